@@ -1,0 +1,12 @@
+//! Who is calling (a verified JWT turned into a [`Principal`]) and what they may do
+//! ([`access`], the one place where that is decided).
+
+pub mod access;
+pub mod claims;
+pub mod keys;
+pub mod principal;
+
+pub use access::Capability;
+pub use claims::Role;
+pub use keys::{JwtSettings, Keys};
+pub use principal::Principal;

@@ -1,0 +1,62 @@
+use std::future::{ready, Ready};
+
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+
+use super::claims::Role;
+use super::keys::Keys;
+use crate::domain::events::Actor;
+use crate::http::problem::ApiError;
+
+/// The verified caller of a request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub role: Role,
+    pub sub: String,
+    /// The dealers this token is scoped to (every dealer for an admin).
+    pub dealers: Vec<String>,
+}
+
+impl Principal {
+    /// Who to record as having made a change.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            role: self.role.as_str().to_owned(),
+            sub: self.sub.clone(),
+        }
+    }
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Ready<Result<Principal, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(authenticate(req))
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
+    let keys = req
+        .app_data::<web::Data<Keys>>()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("keys are not configured")))?;
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("an `Authorization: Bearer` token is required".into()))?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+    let claims = keys.verify(token).map_err(|reason| {
+        tracing::info!(%reason, "token refused");
+        ApiError::Unauthorized("the bearer token is invalid or expired".into())
+    })?;
+    Ok(Principal {
+        role: claims.role,
+        sub: claims.sub,
+        dealers: claims.dealers,
+    })
+}

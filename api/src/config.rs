@@ -1,0 +1,206 @@
+//! Command line and configuration: clap, with an environment variable behind every option.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use clap::{Args, Parser, Subcommand};
+use rand::RngCore;
+
+use crate::auth::keys::{JwtSettings, MIN_SECRET_BYTES};
+use crate::auth::Role;
+
+#[derive(Debug, Parser)]
+#[command(name = "popia-api", version, about = "POPIA Gateway: the /pi page back end, consent blacklists and change feed for South African car dealers")]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// `popia-api` alone is `popia-api serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document (YAML, or JSON with --json); needs no database.
+    Openapi {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a signed JWT for this server.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "POPIA_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Add a demo dealer (`demo-motors`) with customers and leads.
+    #[arg(long, env = "POPIA_DEMO")]
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    #[arg(long, value_enum)]
+    pub role: Role,
+    /// A dealer the token is scoped to (repeat for several).
+    #[arg(long = "dealer")]
+    pub dealers: Vec<String>,
+    /// The token's subject: who holds it.
+    #[arg(long, default_value = "cli")]
+    pub sub: String,
+    /// How long the token is valid, e.g. `15m`, `1h`, `30d`.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub ttl: Duration,
+}
+
+/// Settings shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Folder for the default SQLite database, the generated JWT secret and the mailbox.
+    #[arg(long, env = "POPIA_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// `postgres://…` or `sqlite://…`; default: an SQLite file in the data folder.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Connections in the pool (PostgreSQL; SQLite uses at most 8).
+    #[arg(long, env = "POPIA_DB_POOL_SIZE", default_value_t = 16, global = true)]
+    pub db_pool_size: u32,
+    /// HS256 secret (at least 32 bytes); default: generated once and kept in the data folder.
+    #[arg(long, env = "POPIA_JWT_SECRET", global = true, hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// The `iss` claim of tokens.
+    #[arg(long, env = "POPIA_JWT_ISSUER", default_value = "popia-gateway", global = true)]
+    pub jwt_issuer: String,
+    /// The `aud` claim of tokens.
+    #[arg(long, env = "POPIA_JWT_AUDIENCE", default_value = "popia-api", global = true)]
+    pub jwt_audience: String,
+    /// PEM file of an outside identity provider's RS256 or ES256 public key.
+    #[arg(long, env = "POPIA_JWT_PUBLIC_KEY", global = true)]
+    pub jwt_public_key: Option<PathBuf>,
+    /// JWKS file of an outside identity provider (keys picked by `kid`).
+    #[arg(long, env = "POPIA_JWT_JWKS", global = true)]
+    pub jwt_jwks: Option<PathBuf>,
+    /// The brand named in emails.
+    #[arg(long, env = "POPIA_BRAND", default_value = "POPIA Gateway", global = true)]
+    pub brand: String,
+    /// The public base URL of this service (used in links).
+    #[arg(long, env = "POPIA_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+}
+
+/// Everything the service needs to start, resolved and checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: String,
+    pub database_url: String,
+    pub db_pool_size: u32,
+    pub data_dir: PathBuf,
+    pub jwt: JwtSettings,
+    pub demo: bool,
+    pub brand: String,
+    pub public_url: Option<String>,
+}
+
+/// Where the JWT secret came from, for the start-up log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    Environment,
+    Generated(PathBuf),
+    File(PathBuf),
+}
+
+impl Settings {
+    /// Resolves the settings: creates the data folder, picks the default database, and reads
+    /// or generates the JWT secret.
+    pub fn resolve(&self, serve: &ServeArgs) -> anyhow::Result<(Config, SecretSource)> {
+        ensure_writable(&self.data_dir)?;
+        let database_url = match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("popia.db").display()),
+        };
+        let (secret, source) = self.jwt_secret()?;
+        let config = Config {
+            bind: serve.bind.clone(),
+            database_url,
+            db_pool_size: self.db_pool_size,
+            data_dir: self.data_dir.clone(),
+            jwt: JwtSettings {
+                secret,
+                issuer: self.jwt_issuer.clone(),
+                audience: self.jwt_audience.clone(),
+                public_key_pem: self.jwt_public_key.clone(),
+                jwks_file: self.jwt_jwks.clone(),
+            },
+            demo: serve.demo,
+            brand: self.brand.clone(),
+            public_url: self.public_url.clone(),
+        };
+        Ok((config, source))
+    }
+
+    fn jwt_secret(&self) -> anyhow::Result<(Vec<u8>, SecretSource)> {
+        if let Some(secret) = &self.jwt_secret {
+            if secret.len() < MIN_SECRET_BYTES {
+                bail!("POPIA_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes");
+            }
+            return Ok((secret.as_bytes().to_vec(), SecretSource::Environment));
+        }
+        let path = self.data_dir.join("jwt-secret");
+        if path.exists() {
+            let secret = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read the JWT secret {}", path.display()))?;
+            let secret = secret.trim().as_bytes().to_vec();
+            if secret.len() < MIN_SECRET_BYTES {
+                bail!("the JWT secret in {} is shorter than {MIN_SECRET_BYTES} bytes", path.display());
+            }
+            return Ok((secret, SecretSource::File(path)));
+        }
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let secret = URL_SAFE_NO_PAD.encode(bytes);
+        write_private(&path, secret.as_bytes())?;
+        Ok((secret.into_bytes(), SecretSource::Generated(path)))
+    }
+}
+
+/// Creates the folder and proves it can be written, so the service refuses to start with a
+/// clear message rather than failing on its first write.
+fn ensure_writable(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the data folder {}", dir.display()))?;
+    let probe = dir.join(".write-test");
+    std::fs::write(&probe, b"ok")
+        .with_context(|| format!("the data folder {} is not writable", dir.display()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+/// Writes a file only its owner can read (mode 0600 on Unix).
+fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(contents)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,52 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::dealers;
+use super::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = dealers)]
+pub struct DealerRow {
+    pub id: String,
+    pub name: String,
+    pub website: String,
+    /// JSON array of `{name, email}`.
+    pub key_contacts: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = dealers)]
+pub struct DealerChanges {
+    pub name: Option<String>,
+    pub website: Option<String>,
+    pub key_contacts: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<DealerRow>> {
+    dealers::table
+        .find(id)
+        .select(DealerRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    use diesel::dsl::{exists, select};
+    select(exists(dealers::table.find(id))).get_result(conn)
+}
+
+pub fn insert(conn: &mut DbConnection, row: &DealerRow) -> QueryResult<()> {
+    diesel::insert_into(dealers::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn update(conn: &mut DbConnection, id: &str, changes: &DealerChanges) -> QueryResult<usize> {
+    diesel::update(dealers::table.find(id))
+        .set(changes)
+        .execute(conn)
+}

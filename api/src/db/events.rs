@@ -1,0 +1,89 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::change_events;
+use super::{DbConnection, Page};
+use crate::domain::events::NewEvent;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = change_events)]
+pub struct EventRow {
+    pub id: i64,
+    pub dealer_id: String,
+    pub customer_id: Option<i64>,
+    pub kind: String,
+    pub actor_role: String,
+    pub actor_sub: String,
+    pub channel: String,
+    /// JSON array of `{field, was, now}`.
+    pub changes: String,
+    /// JSON array of lead ids.
+    pub lead_ids: Option<String>,
+    pub occurred_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = change_events)]
+struct NewEventRow<'a> {
+    dealer_id: &'a str,
+    customer_id: Option<i64>,
+    kind: &'a str,
+    actor_role: &'a str,
+    actor_sub: &'a str,
+    channel: &'a str,
+    changes: String,
+    lead_ids: Option<String>,
+    occurred_at: NaiveDateTime,
+}
+
+/// Records an event in the caller's transaction, after taking the dealer's feed lock (see
+/// `backend::lock_dealer_feed`): events commit in id order.
+pub fn record(
+    conn: &mut DbConnection,
+    dealer: &str,
+    event: &NewEvent,
+    at: NaiveDateTime,
+) -> QueryResult<i64> {
+    super::backend::lock_dealer_feed(conn, dealer)?;
+    let row = NewEventRow {
+        dealer_id: dealer,
+        customer_id: event.customer_id,
+        kind: event.kind.as_str(),
+        actor_role: &event.actor.role,
+        actor_sub: &event.actor.sub,
+        channel: event.channel.as_str(),
+        changes: to_json(&event.changes),
+        lead_ids: event.lead_ids.as_ref().map(to_json),
+        occurred_at: at,
+    };
+    diesel::insert_into(change_events::table)
+        .values(&row)
+        .returning(change_events::id)
+        .get_result(conn)
+}
+
+/// A keyset page of the dealer's feed, oldest first; `customer` narrows it to one customer.
+pub fn list(
+    conn: &mut DbConnection,
+    dealer: &str,
+    customer: Option<i64>,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Page<EventRow>> {
+    let mut query = change_events::table
+        .filter(change_events::dealer_id.eq(dealer))
+        .filter(change_events::id.gt(after))
+        .select(EventRow::as_select())
+        .order(change_events::id.asc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(customer) = customer {
+        query = query.filter(change_events::customer_id.eq(customer));
+    }
+    Ok(Page::from_overfetch(query.load(conn)?, limit))
+}
+
+/// Serialises an event's parts: plain vectors of strings and numbers, which cannot fail.
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}

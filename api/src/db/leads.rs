@@ -1,0 +1,76 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::leads;
+use super::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = leads)]
+pub struct LeadRow {
+    pub id: i64,
+    pub dealer_id: String,
+    pub customer_id: i64,
+    pub status: String,
+    pub recipient_name: String,
+    pub recipient_email: String,
+    pub source: Option<String>,
+    pub vehicle: Option<String>,
+    pub message: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = leads)]
+pub struct NewLeadRow {
+    pub dealer_id: String,
+    pub customer_id: i64,
+    pub status: String,
+    pub recipient_name: String,
+    pub recipient_email: String,
+    pub source: Option<String>,
+    pub vehicle: Option<String>,
+    pub message: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = leads)]
+pub struct LeadChanges {
+    pub status: Option<String>,
+    pub recipient_name: Option<String>,
+    pub recipient_email: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &NewLeadRow) -> QueryResult<LeadRow> {
+    diesel::insert_into(leads::table)
+        .values(row)
+        .returning(leads::all_columns)
+        .get_result(conn)
+}
+
+pub fn find(conn: &mut DbConnection, dealer: &str, id: i64) -> QueryResult<Option<LeadRow>> {
+    leads::table
+        .filter(leads::dealer_id.eq(dealer))
+        .filter(leads::id.eq(id))
+        .select(LeadRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn for_customer(conn: &mut DbConnection, customer_id: i64) -> QueryResult<Vec<LeadRow>> {
+    leads::table
+        .filter(leads::customer_id.eq(customer_id))
+        .select(LeadRow::as_select())
+        .order(leads::id.asc())
+        .load(conn)
+}
+
+pub fn update(conn: &mut DbConnection, id: i64, changes: &LeadChanges) -> QueryResult<LeadRow> {
+    diesel::update(leads::table.find(id))
+        .set(changes)
+        .returning(leads::all_columns)
+        .get_result(conn)
+}

@@ -1,0 +1,94 @@
+//! Storage: the connection pool, the per-backend module and one file of queries per table.
+
+pub mod backend;
+pub mod customers;
+pub mod dealers;
+pub mod events;
+pub mod leads;
+pub mod schema;
+
+use std::time::Duration;
+
+use actix_web::web;
+
+pub use backend::{write_transaction, Backend, DbConnection};
+
+use crate::http::problem::ApiError;
+
+pub type Pool = r2d2::Pool<backend::ConnectionManager>;
+
+/// Connects to the database the URL names, with the real error if it cannot.
+pub fn connect(url: &str, max_size: u32) -> anyhow::Result<Pool> {
+    let manager = backend::ConnectionManager::new(url).map_err(anyhow::Error::msg)?;
+    // One direct attempt first: r2d2 would retry until its timeout and then report less.
+    manager
+        .establish()
+        .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
+    let size = match manager.backend() {
+        Backend::Postgres => max_size,
+        // SQLite has one writer at a time; a few readers beside it is plenty.
+        Backend::Sqlite => max_size.min(8),
+    };
+    let pool = r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(5))
+        .error_handler(Box::new(r2d2::LoggingErrorHandler))
+        .build(manager)?;
+    Ok(pool)
+}
+
+/// Applies pending migrations.
+pub fn migrate(pool: &Pool) -> anyhow::Result<()> {
+    let mut conn = pool.get()?;
+    backend::run_migrations(&mut conn).map_err(|e| anyhow::anyhow!("migrations failed: {e}"))
+}
+
+/// Runs blocking database work on actix's blocking thread pool, never on an async worker.
+pub async fn run<T, F>(pool: &web::Data<Pool>, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    web::block(move || {
+        let mut conn = pool.get().map_err(|_| ApiError::Unavailable)?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(|e| ApiError::internal(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+/// Whether the database answers a trivial query now.
+pub fn ping(pool: &Pool) -> bool {
+    use diesel::connection::SimpleConnection;
+    match pool.get_timeout(Duration::from_secs(2)) {
+        Ok(mut conn) => conn.batch_execute("SELECT 1").is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// The current time as stored: UTC, rounded to microseconds (PostgreSQL keeps six digits, so
+/// a value read back equals the value written on both backends).
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{DurationRound, TimeDelta};
+    let now = chrono::Utc::now().naive_utc();
+    now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now)
+}
+
+/// A page of rows read with one extra row, which tells whether a next page exists.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_more: bool,
+}
+
+impl<T> Page<T> {
+    pub fn from_overfetch(mut rows: Vec<T>, limit: i64) -> Page<T> {
+        let has_more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        Page {
+            items: rows,
+            has_more,
+        }
+    }
+}

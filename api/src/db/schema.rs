@@ -1,0 +1,67 @@
+//! The tables, written once by hand: `diesel print-schema` cannot produce a schema that serves
+//! both backends. Keep in step with migrations/{postgres,sqlite}.
+
+diesel::table! {
+    dealers (id) {
+        id -> Text,
+        name -> Text,
+        website -> Text,
+        key_contacts -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    customers (id) {
+        id -> BigInt,
+        dealer_id -> Text,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        mobile -> Nullable<Text>,
+        consent_process -> Bool,
+        consent_market -> Bool,
+        consent_source -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deidentified_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    leads (id) {
+        id -> BigInt,
+        dealer_id -> Text,
+        customer_id -> BigInt,
+        status -> Text,
+        recipient_name -> Text,
+        recipient_email -> Text,
+        source -> Nullable<Text>,
+        vehicle -> Nullable<Text>,
+        message -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    change_events (id) {
+        id -> BigInt,
+        dealer_id -> Text,
+        customer_id -> Nullable<BigInt>,
+        kind -> Text,
+        actor_role -> Text,
+        actor_sub -> Text,
+        channel -> Text,
+        changes -> Text,
+        lead_ids -> Nullable<Text>,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(customers -> dealers (dealer_id));
+diesel::joinable!(leads -> customers (customer_id));
+diesel::joinable!(change_events -> dealers (dealer_id));
+
+diesel::allow_tables_to_appear_in_same_query!(dealers, customers, leads, change_events);

@@ -1,0 +1,103 @@
+use std::fmt;
+
+use phonenumber::country::Id::ZA;
+use phonenumber::Mode;
+
+use super::Invalid;
+
+/// A mobile number in E.164 (`+27836567788`), South Africa the default region. `Debug` masks it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Mobile(String);
+
+impl Mobile {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(Invalid::new("must not be empty"));
+        }
+        if trimmed.len() > 32 {
+            return Err(Invalid::new("must be a valid phone number"));
+        }
+        // "+27 (0)83 ..." writes the trunk prefix beside the country code; it is not a digit
+        // of the number.
+        let cleaned = trimmed.replace("(0)", "");
+        let number = phonenumber::parse(Some(ZA), &cleaned)
+            .ok()
+            .filter(phonenumber::is_valid)
+            .or_else(|| {
+                // "27836567788": the country code without the `+`.
+                phonenumber::parse(None, &format!("+{cleaned}"))
+                    .ok()
+                    .filter(phonenumber::is_valid)
+            })
+            .ok_or_else(|| Invalid::new("must be a valid phone number"))?;
+        Ok(Mobile(number.format().mode(Mode::E164).to_string()))
+    }
+
+    /// Wraps a value read back from storage, where only parsed values are written.
+    pub fn from_stored(value: String) -> Self {
+        Mobile(value)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+
+    /// `+27836567788` → `+2783*****88`, for logs.
+    pub fn masked(&self) -> String {
+        let chars: Vec<char> = self.0.chars().collect();
+        if chars.len() < 8 {
+            return "***".into();
+        }
+        let head: String = chars[..5].iter().collect();
+        let tail: String = chars[chars.len() - 2..].iter().collect();
+        format!("{head}{}{tail}", "*".repeat(chars.len() - 7))
+    }
+}
+
+impl fmt::Debug for Mobile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Mobile({})", self.masked())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_written_form_is_the_same_number() {
+        for raw in [
+            "083 656 7788",
+            "0836567788",
+            "+27 83 656 7788",
+            "27836567788",
+            "+27 (0)83 656 7788",
+            "+27836567788",
+            " 083-656-7788 ",
+        ] {
+            assert_eq!(Mobile::parse(raw).unwrap().as_str(), "+27836567788", "{raw}");
+        }
+    }
+
+    #[test]
+    fn foreign_numbers_keep_their_country() {
+        assert_eq!(Mobile::parse("+44 7911 123456").unwrap().as_str(), "+447911123456");
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_number() {
+        for bad in ["", "abc", "123", "083 656 77", "+27 83 656 7788 99 99", "0836567788x"] {
+            assert!(Mobile::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn masks_the_middle() {
+        assert_eq!(Mobile::parse("0836567788").unwrap().masked(), "+2783*****88");
+    }
+}

@@ -1,0 +1,118 @@
+use actix_web::{get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::extract::ValidQuery;
+use super::pagination::{self, Page};
+use super::problem::ApiError;
+use crate::auth::{Capability, Principal};
+use crate::db::events::EventRow;
+use crate::db::{self, customers, events, Pool};
+use crate::domain::events::{Actor, Channel, EventKind, FieldChange};
+
+/// One change to a customer or lead, as dealer systems replay it. After the customer is
+/// de-identified every `was`/`now` reads `"[de-identified]"`; the event itself stays.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChangeEvent {
+    pub id: i64,
+    /// The core customer id, when the event is about a customer.
+    pub customer_id: Option<i64>,
+    pub kind: EventKind,
+    pub actor: Actor,
+    pub channel: Channel,
+    pub changes: Vec<FieldChange>,
+    /// The leads the event is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_ids: Option<Vec<i64>>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl From<EventRow> for ChangeEvent {
+    fn from(row: EventRow) -> Self {
+        ChangeEvent {
+            id: row.id,
+            customer_id: row.customer_id,
+            // Only this service writes the table, always with a known kind.
+            kind: EventKind::from_stored(&row.kind).unwrap_or(EventKind::CustomerAmended),
+            actor: Actor {
+                role: row.actor_role,
+                sub: row.actor_sub,
+            },
+            channel: Channel::from_stored(&row.channel),
+            changes: serde_json::from_str(&row.changes).unwrap_or_default(),
+            lead_ids: row
+                .lead_ids
+                .as_deref()
+                .and_then(|ids| serde_json::from_str(ids).ok()),
+            occurred_at: row.occurred_at.and_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// The `next` cursor of the previous page (a follower keeps the last one it read).
+    pub after: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+}
+
+/// The dealer's change feed, oldest first: follow it with `after` to make the same changes
+/// everywhere.
+#[utoipa::path(
+    operation_id = "dealer_history",
+    tag = "history",
+    params(("dealer" = String, Path, description = "The dealer's id"), HistoryQuery),
+    responses((status = 200, description = "A page of change events", body = Page<ChangeEvent>)),
+)]
+#[get("/v1/dealers/{dealer}/history")]
+pub async fn dealer_history(
+    principal: Principal,
+    pool: web::Data<Pool>,
+    path: web::Path<String>,
+    query: ValidQuery<HistoryQuery>,
+) -> Result<web::Json<Page<ChangeEvent>>, ApiError> {
+    let dealer = principal.authorize(Capability::DealerData, &path)?;
+    let (after, limit) = pagination::bounds(query.0.after.as_deref(), query.0.limit)?;
+    let page = db::run(&pool, move |conn| {
+        if !db::dealers::exists(conn, dealer.as_str())? {
+            return Err(ApiError::not_found("dealer"));
+        }
+        Ok(events::list(conn, dealer.as_str(), None, after, limit)?)
+    })
+    .await?;
+    Ok(web::Json(Page::from_rows(page, |e| e.id, ChangeEvent::from)))
+}
+
+/// One customer's history, oldest first.
+#[utoipa::path(
+    operation_id = "customer_history",
+    tag = "history",
+    params(("dealer" = String, Path, description = "The dealer's id"),
+           ("id" = i64, Path, description = "The core customer id"), HistoryQuery),
+    responses((status = 200, description = "A page of change events", body = Page<ChangeEvent>)),
+)]
+#[get("/v1/dealers/{dealer}/customers/{id}/history")]
+pub async fn customer_history(
+    principal: Principal,
+    pool: web::Data<Pool>,
+    path: web::Path<(String, i64)>,
+    query: ValidQuery<HistoryQuery>,
+) -> Result<web::Json<Page<ChangeEvent>>, ApiError> {
+    let (dealer, id) = path.into_inner();
+    let dealer = principal.authorize(Capability::DealerData, &dealer)?;
+    let (after, limit) = pagination::bounds(query.0.after.as_deref(), query.0.limit)?;
+    let page = db::run(&pool, move |conn| {
+        if customers::find(conn, dealer.as_str(), id)?.is_none() {
+            return Err(ApiError::not_found("customer"));
+        }
+        Ok(events::list(conn, dealer.as_str(), Some(id), after, limit)?)
+    })
+    .await?;
+    Ok(web::Json(Page::from_rows(page, |e| e.id, ChangeEvent::from)))
+}

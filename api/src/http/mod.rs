@@ -1,0 +1,34 @@
+//! The HTTP surface: one file per resource, plus the shared extractors, errors, paging and the
+//! OpenAPI document.
+
+pub mod customers;
+pub mod dealers;
+pub mod extract;
+pub mod fallback;
+pub mod history;
+pub mod leads;
+pub mod openapi;
+pub mod ops;
+pub mod pagination;
+pub mod problem;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Every documented route. Routes are added with `.service(...)` so that utoipa-actix-web
+/// collects them into the OpenAPI document.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics)
+        .service(dealers::create_dealer)
+        .service(dealers::get_dealer)
+        .service(dealers::update_dealer)
+        .service(customers::create_customer)
+        .service(customers::list_customers)
+        .service(customers::get_customer)
+        .service(history::customer_history)
+        .service(history::dealer_history)
+        .service(leads::create_lead)
+        .service(leads::get_lead)
+        .service(leads::update_lead);
+}

@@ -1,0 +1,130 @@
+//! The OpenAPI document: collected from the route table by utoipa-actix-web (so a route cannot
+//! escape it), with the bearer scheme and the Problem error responses added to every operation
+//! in one place rather than repeated on each handler.
+
+use actix_web::App;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{Content, OpenApi as Document, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+
+use super::problem::Problem;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "POPIA Gateway API",
+        description = "The /pi page back end, consent blacklists and change feed that South African \
+car dealerships run to meet the Protection of Personal Information Act.\n\n\
+Authenticate with `Authorization: Bearer <JWT>` (button *Authorize*). Errors are \
+`application/problem+json`. Lists page with `?after=<next>&limit=<1..1000>`.",
+    ),
+    components(schemas(Problem)),
+    modifiers(&SecurityAndErrors),
+    tags(
+        (name = "dealers", description = "Dealers and their key contacts (admin)"),
+        (name = "customers", description = "Core customer records (dealer staff)"),
+        (name = "leads", description = "Enquiries worked by salespeople"),
+        (name = "history", description = "The change feed dealer systems follow"),
+        (name = "operations", description = "Health, readiness and metrics"),
+    )
+)]
+struct ApiDoc;
+
+/// The document the server serves, built without a database or a running server.
+pub fn document() -> Document {
+    let (_, mut document) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(super::routes)
+        .split_for_parts();
+    // `modifiers` ran before the routes were collected: apply them to the whole document.
+    SecurityAndErrors.modify(&mut document);
+    document
+}
+
+pub fn to_yaml(document: &Document) -> String {
+    document
+        .to_yaml()
+        .unwrap_or_else(|e| format!("# cannot render the document: {e}\n"))
+}
+
+pub fn to_json(document: &Document) -> String {
+    document
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot render the document: {e}\"}}"))
+}
+
+struct SecurityAndErrors;
+
+impl Modify for SecurityAndErrors {
+    fn modify(&self, document: &mut Document) {
+        let components = document.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        for (path, item) in document.paths.paths.iter_mut() {
+            let secured = path.starts_with("/v1/");
+            let has_params = path.contains('{');
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                add_errors(operation, secured, has_params);
+            }
+        }
+    }
+}
+
+fn add_errors(operation: &mut Operation, secured: bool, has_params: bool) {
+    let mut codes: Vec<(&str, &str)> = vec![
+        ("500", "An unexpected error; the cause is logged, not returned"),
+        ("503", "The database is unavailable; retry after `Retry-After` seconds"),
+    ];
+    if secured {
+        operation.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+        codes.extend([
+            ("400", "Malformed request (JSON syntax, path or query)"),
+            ("401", "Missing, invalid or expired bearer token"),
+            ("403", "The token's role may not use this operation"),
+            ("422", "A field was refused; `errors` names each one"),
+        ]);
+    }
+    if has_params {
+        codes.push(("404", "No such resource, or not one this token may see"));
+    }
+    if operation.request_body.is_some() {
+        codes.extend([
+            ("413", "The request body is too large"),
+            ("415", "The body is not JSON"),
+        ]);
+    }
+    for (code, description) in codes {
+        operation
+            .responses
+            .responses
+            .entry(code.to_owned())
+            .or_insert_with(|| problem_response(description).into());
+    }
+}
+
+fn problem_response(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            Content::new(Some(Ref::from_schema_name("Problem"))),
+        )
+        .build()
+}

@@ -1,0 +1,184 @@
+//! One error type for the whole API, answered as `application/problem+json` (RFC 9457).
+//! Anything unexpected becomes an opaque 500 whose cause is logged, never returned.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The body of every error response.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem, stable for programs to match on.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request.
+    pub detail: String,
+    /// For validation failures: each field that was refused and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+/// A field that was refused. Nested fields are written `key_contacts[0].email`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("missing or invalid bearer token")]
+    Unauthorized(String),
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("request body too large")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("the database is unavailable")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(error.into())
+    }
+
+    /// One refused field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        ApiError::NotFound(format!("no such {what}"))
+    }
+
+    fn slug(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad-request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden => "forbidden",
+            ApiError::NotFound(_) => "not-found",
+            ApiError::MethodNotAllowed { .. } => "method-not-allowed",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PayloadTooLarge { .. } => "payload-too-large",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::Validation(_) => "validation",
+            ApiError::Unavailable => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        let status = self.status_code();
+        let detail = match self {
+            ApiError::BadRequest(d)
+            | ApiError::NotFound(d)
+            | ApiError::Conflict(d)
+            | ApiError::UnsupportedMediaType(d) => d.clone(),
+            ApiError::Unauthorized(d) => d.clone(),
+            ApiError::Forbidden => "this token's role may not use this operation".into(),
+            ApiError::MethodNotAllowed { allow } => {
+                format!("this path answers only {allow}")
+            }
+            ApiError::PayloadTooLarge { limit } => {
+                format!("the request body is over the limit of {limit} bytes")
+            }
+            ApiError::Validation(errors) => match errors.as_slice() {
+                [one] => format!("{}: {}", one.field, one.message),
+                _ => format!("{} fields were refused", errors.len()),
+            },
+            ApiError::Unavailable => "the database is unavailable; try again shortly".into(),
+            ApiError::Internal(_) => "an unexpected error occurred; it has been logged".into(),
+        };
+        Problem {
+            problem_type: format!("urn:popia-gateway:problem:{}", self.slug()),
+            title: status
+                .canonical_reason()
+                .unwrap_or("Error")
+                .to_owned(),
+            status: status.as_u16(),
+            detail,
+            errors: match self {
+                ApiError::Validation(errors) => Some(errors.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(cause) = self {
+            // The cause goes to the log only. Database errors are logged by their message,
+            // never their details, which can quote the values of a row.
+            tracing::error!(error = %crate::observability::redact_error(cause), "internal error");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type("application/problem+json");
+        match self {
+            ApiError::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.as_str()));
+            }
+            ApiError::Unavailable => {
+                response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            _ => {}
+        }
+        response.json(self.to_problem())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        match error {
+            diesel::result::Error::NotFound => ApiError::NotFound("not found".into()),
+            other => ApiError::internal(other),
+        }
+    }
+}

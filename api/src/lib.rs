@@ -1,0 +1,14 @@
+//! POPIA Gateway: the service South African car dealerships run to meet the Protection of
+//! Personal Information Act. See the README for the architecture.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod http;
+pub mod observability;
+pub mod service;
+pub mod startup;
+
+pub use config::Config;
+pub use startup::Application;

@@ -1,0 +1,75 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use popia_api::auth::Keys;
+use popia_api::config::{Cli, Command, SecretSource, ServeArgs, Settings};
+use popia_api::http::openapi;
+use popia_api::{db, observability, Application};
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    observability::init_logging();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("popia-api: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Some(Command::Openapi { json }) => {
+            let document = openapi::document();
+            let text = if json {
+                openapi::to_json(&document)
+            } else {
+                openapi::to_yaml(&document)
+            };
+            print!("{text}");
+            Ok(())
+        }
+        Some(Command::Token(args)) => {
+            let (config, _) = cli.settings.resolve(&cli.serve)?;
+            let keys = Keys::load(&config.jwt)?;
+            let (token, _) = keys.issue(args.role, args.dealers, &args.sub, args.ttl)?;
+            println!("{token}");
+            Ok(())
+        }
+        Some(Command::Migrate) => {
+            let (config, _) = cli.settings.resolve(&cli.serve)?;
+            let pool = db::connect(&config.database_url, 1)?;
+            db::migrate(&pool)?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Some(Command::Serve(serve)) => serve_with(&cli.settings, &serve).await,
+        None => serve_with(&cli.settings, &cli.serve).await,
+    }
+}
+
+async fn serve_with(settings: &Settings, serve: &ServeArgs) -> anyhow::Result<()> {
+    let (config, secret) = settings.resolve(serve)?;
+    match &secret {
+        SecretSource::Generated(path) => tracing::info!(
+            path = %path.display(),
+            "generated a JWT signing secret (mode 0600); `popia-api token` reads it too, so its tokens verify here"
+        ),
+        SecretSource::File(path) => {
+            tracing::info!(path = %path.display(), "JWT signing secret read from the data folder")
+        }
+        SecretSource::Environment => tracing::info!("JWT signing secret from POPIA_JWT_SECRET"),
+    }
+    let backend = db::Backend::from_url(&config.database_url).map_err(anyhow::Error::msg)?;
+    let app = Application::build(config.clone()).await?;
+    tracing::info!(
+        bind = %config.bind,
+        port = app.port(),
+        database = ?backend,
+        "serving; Swagger UI at /docs/"
+    );
+    app.run_until_stopped().await?;
+    Ok(())
+}

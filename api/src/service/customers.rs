@@ -1,0 +1,86 @@
+use crate::db::customers::{self as table, CustomerFilter, CustomerRow, NewCustomerRow};
+use crate::db::leads::{self, LeadRow};
+use crate::db::{self, events, DbConnection, Page};
+use crate::domain::events::{Actor, Channel, EventKind, FieldChange, NewEvent};
+use crate::domain::{DealerId, Email, Mobile, PersonName};
+use crate::http::problem::ApiError;
+
+pub struct NewCustomer {
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub email: Option<Email>,
+    pub mobile: Option<Mobile>,
+    pub consent_process: bool,
+    pub consent_market: bool,
+    pub consent_source: Option<String>,
+}
+
+/// Creates a customer and records `customer.created` with every value set.
+pub fn create(
+    conn: &mut DbConnection,
+    dealer: &DealerId,
+    new: NewCustomer,
+    actor: Actor,
+    channel: Channel,
+) -> Result<CustomerRow, ApiError> {
+    let now = db::now();
+    let row = NewCustomerRow {
+        dealer_id: dealer.as_str().to_owned(),
+        first_name: new.first_name.into_inner(),
+        last_name: new.last_name.into_inner(),
+        email: new.email.map(Email::into_inner),
+        mobile: new.mobile.map(Mobile::into_inner),
+        consent_process: new.consent_process,
+        consent_market: new.consent_market,
+        consent_source: new.consent_source,
+        created_at: now,
+        updated_at: now,
+    };
+    db::write_transaction(conn, |conn| {
+        if !db::dealers::exists(conn, dealer.as_str())? {
+            return Err(ApiError::not_found("dealer"));
+        }
+        let customer = table::insert(conn, &row)?;
+        let changes = [
+            FieldChange::set("first_name", customer.first_name.as_ref()),
+            FieldChange::set("last_name", customer.last_name.as_ref()),
+            FieldChange::set("email", customer.email.as_ref()),
+            FieldChange::set("mobile", customer.mobile.as_ref()),
+            FieldChange::set("consent_process", Some(customer.consent_process)),
+            FieldChange::set("consent_market", Some(customer.consent_market)),
+            FieldChange::set("consent_source", customer.consent_source.as_ref()),
+        ];
+        let event = NewEvent {
+            customer_id: Some(customer.id),
+            kind: EventKind::CustomerCreated,
+            actor,
+            channel,
+            changes: changes.into_iter().flatten().collect(),
+            lead_ids: None,
+        };
+        events::record(conn, dealer.as_str(), &event, now)?;
+        Ok(customer)
+    })
+}
+
+/// One customer of the dealer, with its leads.
+pub fn get_with_leads(
+    conn: &mut DbConnection,
+    dealer: &DealerId,
+    id: i64,
+) -> Result<(CustomerRow, Vec<LeadRow>), ApiError> {
+    let customer =
+        table::find(conn, dealer.as_str(), id)?.ok_or_else(|| ApiError::not_found("customer"))?;
+    let leads = leads::for_customer(conn, customer.id)?;
+    Ok((customer, leads))
+}
+
+pub fn search(
+    conn: &mut DbConnection,
+    dealer: &DealerId,
+    filter: &CustomerFilter,
+    after: i64,
+    limit: i64,
+) -> Result<Page<CustomerRow>, ApiError> {
+    Ok(table::list(conn, dealer.as_str(), filter, after, limit)?)
+}

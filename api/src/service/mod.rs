@@ -1,0 +1,8 @@
+//! What the service does, one function per action. Each takes a connection, runs in one
+//! transaction and records its change events there, so an action is applied whole or not at all.
+//! HTTP handlers only check access, build the input and call one of these.
+
+pub mod customers;
+pub mod dealers;
+pub mod demo;
+pub mod leads;

@@ -1,0 +1,123 @@
+//! Builds the application from a [`Config`]: keys, database, migrations, the HTTP server bound
+//! to its port. Tests build it on `127.0.0.1:0` and read the port back.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use anyhow::Context;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::Keys;
+use crate::config::Config;
+use crate::db::{self, Pool};
+use crate::http::fallback::{self, RouteTable};
+use crate::http::openapi;
+use crate::http::problem::ApiError;
+use crate::observability::metrics::Metrics;
+use crate::observability::middleware::observe;
+use crate::service;
+
+pub struct Application {
+    port: u16,
+    pool: Pool,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let keys = Keys::load(&config.jwt)?;
+        let pool = {
+            let (url, size) = (config.database_url.clone(), config.db_pool_size);
+            web::block(move || -> anyhow::Result<Pool> {
+                let pool = db::connect(&url, size)?;
+                db::migrate(&pool)?;
+                Ok(pool)
+            })
+            .await??
+        };
+        if config.demo {
+            let pool = pool.clone();
+            let seeded = web::block(move || -> anyhow::Result<bool> {
+                let mut conn = pool.get()?;
+                service::demo::seed(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))
+            })
+            .await??;
+            if seeded {
+                tracing::info!(dealer = service::demo::DEMO_DEALER, "added the demo dealer");
+            }
+        }
+        let listener = TcpListener::bind(&config.bind)
+            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let server = server(listener, pool.clone(), keys)?;
+        Ok(Application { port, pool, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The pool, for tests that look into the database behind the API.
+    pub fn pool(&self) -> Pool {
+        self.pool.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn server(listener: TcpListener, pool: Pool, keys: Keys) -> anyhow::Result<Server> {
+    let document = openapi::document();
+    let yaml = web::Data::new(openapi::to_yaml(&document));
+    let routes = web::Data::new(RouteTable::from_document(&document));
+    let metrics = web::Data::new(Metrics::new()?);
+    let pool = web::Data::new(pool);
+    let keys = web::Data::new(keys);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(pool.clone())
+            .app_data(keys.clone())
+            .app_data(metrics.clone())
+            .app_data(routes.clone())
+            .app_data(yaml.clone())
+            .app_data(web::PathConfig::default().error_handler(|_, _| {
+                ApiError::NotFound("no such resource".into()).into()
+            }))
+            .wrap(from_fn(observe))
+            .into_utoipa_app()
+            .configure(crate::http::routes)
+            .into_app()
+            .service(
+                SwaggerUi::new("/docs/{_:.*}")
+                    .url("/openapi.json", document.clone())
+                    .config(
+                        utoipa_swagger_ui::Config::default()
+                            .validator_url("none")
+                            .persist_authorization(true),
+                    ),
+            )
+            .route("/docs", web::get().to(redirect_to_docs))
+            .route("/openapi.yaml", web::get().to(openapi_yaml))
+            .default_service(web::to(fallback::not_matched))
+    })
+    .listen(listener)?
+    .shutdown_timeout(10)
+    .run();
+    Ok(server)
+}
+
+async fn redirect_to_docs() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header(("Location", "/docs/"))
+        .finish()
+}
+
+async fn openapi_yaml(yaml: web::Data<String>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/yaml")
+        .body(yaml.get_ref().clone())
+}

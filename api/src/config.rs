@@ -14,7 +14,11 @@ use crate::auth::keys::{JwtSettings, MIN_SECRET_BYTES};
 use crate::auth::Role;
 
 #[derive(Debug, Parser)]
-#[command(name = "popia-api", version, about = "POPIA Gateway: the /pi page back end, consent blacklists and change feed for South African car dealers")]
+#[command(
+    name = "popia-api",
+    version,
+    about = "POPIA Gateway: the /pi page back end, consent blacklists and change feed for South African car dealers"
+)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
@@ -82,10 +86,20 @@ pub struct Settings {
     #[arg(long, env = "POPIA_JWT_SECRET", global = true, hide_env_values = true)]
     pub jwt_secret: Option<String>,
     /// The `iss` claim of tokens.
-    #[arg(long, env = "POPIA_JWT_ISSUER", default_value = "popia-gateway", global = true)]
+    #[arg(
+        long,
+        env = "POPIA_JWT_ISSUER",
+        default_value = "popia-gateway",
+        global = true
+    )]
     pub jwt_issuer: String,
     /// The `aud` claim of tokens.
-    #[arg(long, env = "POPIA_JWT_AUDIENCE", default_value = "popia-api", global = true)]
+    #[arg(
+        long,
+        env = "POPIA_JWT_AUDIENCE",
+        default_value = "popia-api",
+        global = true
+    )]
     pub jwt_audience: String,
     /// PEM file of an outside identity provider's RS256 or ES256 public key.
     #[arg(long, env = "POPIA_JWT_PUBLIC_KEY", global = true)]
@@ -94,7 +108,12 @@ pub struct Settings {
     #[arg(long, env = "POPIA_JWT_JWKS", global = true)]
     pub jwt_jwks: Option<PathBuf>,
     /// The brand named in emails.
-    #[arg(long, env = "POPIA_BRAND", default_value = "POPIA Gateway", global = true)]
+    #[arg(
+        long,
+        env = "POPIA_BRAND",
+        default_value = "POPIA Gateway",
+        global = true
+    )]
     pub brand: String,
     /// The public base URL of this service (used in links).
     #[arg(long, env = "POPIA_PUBLIC_URL", global = true)]
@@ -164,7 +183,10 @@ impl Settings {
                 .with_context(|| format!("cannot read the JWT secret {}", path.display()))?;
             let secret = secret.trim().as_bytes().to_vec();
             if secret.len() < MIN_SECRET_BYTES {
-                bail!("the JWT secret in {} is shorter than {MIN_SECRET_BYTES} bytes", path.display());
+                bail!(
+                    "the JWT secret in {} is shorter than {MIN_SECRET_BYTES} bytes",
+                    path.display()
+                );
             }
             return Ok((secret, SecretSource::File(path)));
         }

@@ -22,7 +22,6 @@ use crate::service;
 
 pub struct Application {
     port: u16,
-    pool: Pool,
     server: Server,
 }
 
@@ -53,16 +52,11 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
         let server = server(listener, pool.clone(), keys)?;
-        Ok(Application { port, pool, server })
+        Ok(Application { port, server })
     }
 
     pub fn port(&self) -> u16 {
         self.port
-    }
-
-    /// The pool, for tests that look into the database behind the API.
-    pub fn pool(&self) -> Pool {
-        self.pool.clone()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -84,9 +78,10 @@ fn server(listener: TcpListener, pool: Pool, keys: Keys) -> anyhow::Result<Serve
             .app_data(metrics.clone())
             .app_data(routes.clone())
             .app_data(yaml.clone())
-            .app_data(web::PathConfig::default().error_handler(|_, _| {
-                ApiError::NotFound("no such resource".into()).into()
-            }))
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|_, _| ApiError::NotFound("no such resource".into()).into()),
+            )
             .wrap(from_fn(observe))
             .into_utoipa_app()
             .configure(crate::http::routes)

@@ -1,1 +1,12 @@
+//! End-to-end tests: a real server on a real socket, a database of its own per test.
 
+mod auth;
+mod concurrency;
+mod customers;
+mod dealers;
+mod errors;
+mod helpers;
+mod history;
+mod leads;
+mod operations;
+mod pagination;

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
-use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{
+    decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+};
 use rand::Rng;
 
 use super::claims::{Claims, Role, VerifiedClaims};
@@ -43,9 +45,13 @@ pub struct Keys {
     jwks: Option<Jwks>,
 }
 
+/// Public keys by `kid`, each with the one algorithm it may verify.
+type KeysById = HashMap<String, (Algorithm, DecodingKey)>;
+
 struct Jwks {
     path: PathBuf,
-    state: RwLock<(HashMap<String, (Algorithm, DecodingKey)>, Instant)>,
+    /// The keys and when the file was last read.
+    state: RwLock<(KeysById, Instant)>,
 }
 
 impl Keys {
@@ -128,14 +134,16 @@ impl Keys {
         }
         match &self.pem {
             Some((pem_alg, key)) if *pem_alg == alg => Ok(key.clone()),
-            _ => Err(format!("no {alg:?} public key is configured for this token")),
+            _ => Err(format!(
+                "no {alg:?} public key is configured for this token"
+            )),
         }
     }
 }
 
 impl Jwks {
     fn find(&self, alg: Algorithm, kid: &str) -> Result<DecodingKey, String> {
-        let lookup = |keys: &HashMap<String, (Algorithm, DecodingKey)>| match keys.get(kid) {
+        let lookup = |keys: &KeysById| match keys.get(kid) {
             Some((key_alg, key)) if *key_alg == alg => Some(Ok(key.clone())),
             Some(_) => Some(Err(format!("key `{kid}` is not an {alg:?} key"))),
             None => None,
@@ -154,7 +162,9 @@ impl Jwks {
         state.1 = Instant::now();
         match load_jwks(&self.path) {
             Ok(keys) => state.0 = keys,
-            Err(error) => tracing::warn!(%error, "cannot re-read the JWKS file; keeping the old keys"),
+            Err(error) => {
+                tracing::warn!(%error, "cannot re-read the JWKS file; keeping the old keys")
+            }
         }
         lookup(&state.0).unwrap_or_else(|| Err(format!("unknown key id `{kid}`")))
     }
@@ -175,7 +185,7 @@ fn load_pem(path: &PathBuf) -> anyhow::Result<(Algorithm, DecodingKey)> {
     )
 }
 
-fn load_jwks(path: &PathBuf) -> anyhow::Result<HashMap<String, (Algorithm, DecodingKey)>> {
+fn load_jwks(path: &PathBuf) -> anyhow::Result<KeysById> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the JWKS file {}", path.display()))?;
     let set: JwkSet = serde_json::from_str(&text)

@@ -40,16 +40,20 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let keys = req
         .app_data::<web::Data<Keys>>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("keys are not configured")))?;
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthorized("an `Authorization: Bearer` token is required".into()))?;
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::Unauthorized("an `Authorization: Bearer` token is required".into())
+    })?;
     let token = value
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
-        .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+        })?;
     let claims = keys.verify(token).map_err(|reason| {
         tracing::info!(%reason, "token refused");
         ApiError::Unauthorized("the bearer token is invalid or expired".into())

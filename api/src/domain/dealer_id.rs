@@ -47,7 +47,16 @@ mod tests {
     fn accepts_slugs_and_refuses_the_rest() {
         assert!(DealerId::parse("abc-motors").is_ok());
         assert!(DealerId::parse("a1").is_ok());
-        for bad in ["a", "ABC", "abc_motors", "-abc", "abc-", "", &"a".repeat(64), "ab c"] {
+        for bad in [
+            "a",
+            "ABC",
+            "abc_motors",
+            "-abc",
+            "abc-",
+            "",
+            &"a".repeat(64),
+            "ab c",
+        ] {
             assert!(DealerId::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

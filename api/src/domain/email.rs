@@ -66,7 +66,15 @@ mod tests {
 
     #[test]
     fn refuses_invalid_addresses() {
-        for bad in ["", "  ", "fred", "fred@", "@sea.com", "fred@@sea.com", "fr ed@sea.com"] {
+        for bad in [
+            "",
+            "  ",
+            "fred",
+            "fred@",
+            "@sea.com",
+            "fred@@sea.com",
+            "fr ed@sea.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -1,7 +1,7 @@
 use std::fmt;
 
 use phonenumber::country::Id::ZA;
-use phonenumber::Mode;
+use phonenumber::{Mode, Type};
 
 use super::Invalid;
 
@@ -15,7 +15,11 @@ impl Mobile {
         if trimmed.is_empty() {
             return Err(Invalid::new("must not be empty"));
         }
-        if trimmed.len() > 32 {
+        // Only digits and the usual separators: no extensions ("x12") or vanity letters.
+        let plain = trimmed
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+        if trimmed.len() > 32 || !plain {
             return Err(Invalid::new("must be a valid phone number"));
         }
         // "+27 (0)83 ..." writes the trunk prefix beside the country code; it is not a digit
@@ -26,11 +30,24 @@ impl Mobile {
             .filter(phonenumber::is_valid)
             .or_else(|| {
                 // "27836567788": the country code without the `+`.
-                phonenumber::parse(None, &format!("+{cleaned}"))
+                phonenumber::parse(None, format!("+{cleaned}"))
                     .ok()
                     .filter(phonenumber::is_valid)
             })
             .ok_or_else(|| Invalid::new("must be a valid phone number"))?;
+        // One-time codes go to this number by SMS: a landline will not do.
+        let mobile_capable = matches!(
+            number.number_type(&phonenumber::metadata::DATABASE),
+            Type::Mobile | Type::FixedLineOrMobile
+        );
+        // The metadata admits short legacy ranges; every South African mobile has 9 digits.
+        let national_digits = number.national().value().to_string().len();
+        if number.code().value() == 27 && national_digits != 9 {
+            return Err(Invalid::new("must be a valid phone number"));
+        }
+        if !mobile_capable {
+            return Err(Invalid::new("must be a mobile number, not a landline"));
+        }
         Ok(Mobile(number.format().mode(Mode::E164).to_string()))
     }
 
@@ -80,24 +97,42 @@ mod tests {
             "+27836567788",
             " 083-656-7788 ",
         ] {
-            assert_eq!(Mobile::parse(raw).unwrap().as_str(), "+27836567788", "{raw}");
+            assert_eq!(
+                Mobile::parse(raw).unwrap().as_str(),
+                "+27836567788",
+                "{raw}"
+            );
         }
     }
 
     #[test]
     fn foreign_numbers_keep_their_country() {
-        assert_eq!(Mobile::parse("+44 7911 123456").unwrap().as_str(), "+447911123456");
+        assert_eq!(
+            Mobile::parse("+44 7911 123456").unwrap().as_str(),
+            "+447911123456"
+        );
     }
 
     #[test]
     fn refuses_what_is_not_a_number() {
-        for bad in ["", "abc", "123", "083 656 77", "+27 83 656 7788 99 99", "0836567788x"] {
+        for bad in [
+            "",
+            "abc",
+            "123",
+            "083 656",
+            "+27 83 656 7788 99 99",
+            "0836567788x",
+            "011 555 1234",
+        ] {
             assert!(Mobile::parse(bad).is_err(), "{bad:?} accepted");
         }
     }
 
     #[test]
     fn masks_the_middle() {
-        assert_eq!(Mobile::parse("0836567788").unwrap().masked(), "+2783*****88");
+        assert_eq!(
+            Mobile::parse("0836567788").unwrap().masked(),
+            "+2783*****88"
+        );
     }
 }

@@ -203,7 +203,8 @@ pub async fn list_customers(
     let query = query.0;
     let (after, limit) = pagination::bounds(query.after.as_deref(), query.limit)?;
     let filter = CustomerFilter {
-        email: parsed_optional("email", query.email.as_deref(), Email::parse)?.map(Email::into_inner),
+        email: parsed_optional("email", query.email.as_deref(), Email::parse)?
+            .map(Email::into_inner),
         mobile: parsed_optional("mobile", query.mobile.as_deref(), Mobile::parse)?
             .map(Mobile::into_inner),
     };
@@ -211,9 +212,11 @@ pub async fn list_customers(
         service::search(conn, &dealer, &filter, after, limit)
     })
     .await?;
-    Ok(web::Json(Page::from_rows(page, |c| c.id, |c| {
-        Customer::from_row(c, None)
-    })))
+    Ok(web::Json(Page::from_rows(
+        page,
+        |c| c.id,
+        |c| Customer::from_row(c, None),
+    )))
 }
 
 /// Read one customer, with its leads.
@@ -232,8 +235,10 @@ pub async fn get_customer(
 ) -> Result<web::Json<Customer>, ApiError> {
     let (dealer, id) = path.into_inner();
     let dealer = principal.authorize(Capability::DealerData, &dealer)?;
-    let (customer, leads) =
-        db::run(&pool, move |conn| service::get_with_leads(conn, &dealer, id)).await?;
+    let (customer, leads) = db::run(&pool, move |conn| {
+        service::get_with_leads(conn, &dealer, id)
+    })
+    .await?;
     let leads = leads.into_iter().map(Lead::from).collect();
     Ok(web::Json(Customer::from_row(customer, Some(leads))))
 }

@@ -34,7 +34,8 @@ where
             checked?;
             let mut body = Vec::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("cannot read the body: {e}")))?;
+                let chunk = chunk
+                    .map_err(|e| ApiError::BadRequest(format!("cannot read the body: {e}")))?;
                 if body.len() + chunk.len() > LIMIT {
                     return Err(ApiError::PayloadTooLarge { limit: LIMIT });
                 }
@@ -61,7 +62,12 @@ fn check_headers(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if essence == "application/json" || essence.ends_with("+json") {
         Ok(())
     } else {
@@ -131,7 +137,15 @@ fn shape_error(path: &str, message: &str) -> ApiError {
     let field = match (path, quoted) {
         (".", Some(name)) => name.to_owned(),
         (".", None) => "body".to_owned(),
-        (path, Some(name)) if message.starts_with("unknown field") => format!("{path}.{name}"),
+        // serde_path_to_error records an unknown field's name twice (`a.b.b`).
+        (path, Some(name)) if message.starts_with("unknown field") => {
+            match path.strip_suffix(&format!(".{name}")) {
+                Some(once) if once == name || once.ends_with(&format!(".{name}")) => {
+                    once.to_owned()
+                }
+                _ => path.to_owned(),
+            }
+        }
         (path, _) => path.to_owned(),
     };
     let message = if message.starts_with("unknown field") {
@@ -220,6 +234,13 @@ mod tests {
         flag: Option<bool>,
     }
 
+    #[derive(Debug, Deserialize, Validate)]
+    #[serde(deny_unknown_fields)]
+    struct Outer {
+        #[allow(dead_code)]
+        inner: Sample,
+    }
+
     fn fields(error: ApiError) -> Vec<(String, String)> {
         match error {
             ApiError::Validation(list) => list.into_iter().map(|e| (e.field, e.message)).collect(),
@@ -233,20 +254,31 @@ mod tests {
         assert_eq!(unknown[0].0, "dealer_id");
         let missing = fields(parse_json::<Sample>(br#"{}"#).unwrap_err());
         assert_eq!(missing[0].0, "name");
+        let nested = fields(parse_json::<Outer>(br#"{"inner":{"name":"a","x":1}}"#).unwrap_err());
+        assert_eq!(nested[0].0, "inner.x");
         let mistyped = fields(parse_json::<Sample>(br#"{"name":"a","flag":"yes"}"#).unwrap_err());
         assert_eq!(mistyped[0].0, "flag");
     }
 
     #[test]
     fn malformed_json_is_a_bad_request() {
-        assert!(matches!(parse_json::<Sample>(b"{\"name\":"), Err(ApiError::BadRequest(_))));
-        assert!(matches!(parse_json::<Sample>(b"{} {}"), Err(ApiError::BadRequest(_))));
+        assert!(matches!(
+            parse_json::<Sample>(b"{\"name\":"),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_json::<Sample>(br#"{"name":"a"} {}"#),
+            Err(ApiError::BadRequest(_))
+        ));
     }
 
     #[test]
     fn validation_reports_the_rule() {
         let sample = parse_json::<Sample>(br#"{"name":"abcd"}"#).unwrap();
         let refused = fields(validate(&sample).unwrap_err());
-        assert_eq!(refused, vec![("name".into(), "must have 1 to 3 items or characters".into())]);
+        assert_eq!(
+            refused,
+            vec![("name".into(), "must have 1 to 3 items or characters".into())]
+        );
     }
 }

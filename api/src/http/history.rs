@@ -86,7 +86,11 @@ pub async fn dealer_history(
         Ok(events::list(conn, dealer.as_str(), None, after, limit)?)
     })
     .await?;
-    Ok(web::Json(Page::from_rows(page, |e| e.id, ChangeEvent::from)))
+    Ok(web::Json(Page::from_rows(
+        page,
+        |e| e.id,
+        ChangeEvent::from,
+    )))
 }
 
 /// One customer's history, oldest first.
@@ -114,5 +118,9 @@ pub async fn customer_history(
         Ok(events::list(conn, dealer.as_str(), Some(id), after, limit)?)
     })
     .await?;
-    Ok(web::Json(Page::from_rows(page, |e| e.id, ChangeEvent::from)))
+    Ok(web::Json(Page::from_rows(
+        page,
+        |e| e.id,
+        ChangeEvent::from,
+    )))
 }

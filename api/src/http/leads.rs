@@ -106,9 +106,7 @@ fn recipient(body: RecipientBody) -> Result<Recipient, ApiError> {
 }
 
 fn trimmed(value: Option<String>) -> Option<String> {
-    value
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 /// Create an active lead for a customer.
@@ -136,7 +134,10 @@ pub async fn create_lead(
         message: trimmed(body.message),
     };
     let actor = principal.actor();
-    let row = db::run(&pool, move |conn| service::create(conn, &dealer, new, actor)).await?;
+    let row = db::run(&pool, move |conn| {
+        service::create(conn, &dealer, new, actor)
+    })
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             "Location",
@@ -189,6 +190,9 @@ pub async fn update_lead(
         recipient: body.recipient.map(recipient).transpose()?,
     };
     let actor = principal.actor();
-    let row = db::run(&pool, move |conn| service::update(conn, &dealer, id, update, actor)).await?;
+    let row = db::run(&pool, move |conn| {
+        service::update(conn, &dealer, id, update, actor)
+    })
+    .await?;
     Ok(web::Json(row.into()))
 }

@@ -89,11 +89,20 @@ impl Modify for SecurityAndErrors {
 
 fn add_errors(operation: &mut Operation, secured: bool, has_params: bool) {
     let mut codes: Vec<(&str, &str)> = vec![
-        ("500", "An unexpected error; the cause is logged, not returned"),
-        ("503", "The database is unavailable; retry after `Retry-After` seconds"),
+        (
+            "500",
+            "An unexpected error; the cause is logged, not returned",
+        ),
+        (
+            "503",
+            "The database is unavailable; retry after `Retry-After` seconds",
+        ),
     ];
     if secured {
-        operation.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+        operation.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
         codes.extend([
             ("400", "Malformed request (JSON syntax, path or query)"),
             ("401", "Missing, invalid or expired bearer token"),

@@ -47,7 +47,10 @@ pub fn encode_cursor(id: i64) -> String {
 pub fn bounds(after: Option<&str>, limit: Option<i64>) -> Result<(i64, i64), ApiError> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::field("limit", format!("must be from 1 to {MAX_LIMIT}")));
+        return Err(ApiError::field(
+            "limit",
+            format!("must be from 1 to {MAX_LIMIT}"),
+        ));
     }
     let after = match after {
         None => 0,

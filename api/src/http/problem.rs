@@ -119,10 +119,7 @@ impl ApiError {
         };
         Problem {
             problem_type: format!("urn:popia-gateway:problem:{}", self.slug()),
-            title: status
-                .canonical_reason()
-                .unwrap_or("Error")
-                .to_owned(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail,
             errors: match self {

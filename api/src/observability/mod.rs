@@ -21,12 +21,14 @@ pub fn init_logging() {
 pub fn redact_error(error: &anyhow::Error) -> String {
     error
         .chain()
-        .map(|cause| match cause.downcast_ref::<diesel::result::Error>() {
-            Some(diesel::result::Error::DatabaseError(kind, info)) => {
-                format!("database error {kind:?}: {}", info.message())
-            }
-            _ => cause.to_string(),
-        })
+        .map(
+            |cause| match cause.downcast_ref::<diesel::result::Error>() {
+                Some(diesel::result::Error::DatabaseError(kind, info)) => {
+                    format!("database error {kind:?}: {}", info.message())
+                }
+                _ => cause.to_string(),
+            },
+        )
         .collect::<Vec<_>>()
         .join(": ")
 }

@@ -14,7 +14,8 @@ pub const DEMO_DEALER: &str = "demo-motors";
 
 /// Seeds the demo dealer unless it exists; returns whether it seeded.
 pub fn seed(conn: &mut DbConnection) -> Result<bool, ApiError> {
-    let dealer = DealerId::parse(DEMO_DEALER).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    let dealer =
+        DealerId::parse(DEMO_DEALER).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     if crate::db::dealers::exists(conn, dealer.as_str())? {
         return Ok(false);
     }
@@ -40,8 +41,20 @@ pub fn seed(conn: &mut DbConnection) -> Result<bool, ApiError> {
         sub: "demo-seed".into(),
     };
     let people = [
-        ("Fred", "Basset", Some("fred@sea.example"), Some("083 656 7788"), 2),
-        ("Naledi", "Dlamini", Some("naledi@mail.example"), Some("082 555 0123"), 1),
+        (
+            "Fred",
+            "Basset",
+            Some("fred@sea.example"),
+            Some("083 656 7788"),
+            2,
+        ),
+        (
+            "Naledi",
+            "Dlamini",
+            Some("naledi@mail.example"),
+            Some("082 555 0123"),
+            1,
+        ),
         ("Pieter", "van der Merwe", None, Some("+27 71 234 5678"), 0),
         ("Aisha", "Patel", Some("aisha@mail.example"), None, 1),
     ];
@@ -69,7 +82,9 @@ pub fn seed(conn: &mut DbConnection) -> Result<bool, ApiError> {
                     customer_id: customer.id,
                     recipient: Recipient {
                         name: name(["Ashveer Singh", "Lerato Mokoena"][n % 2])?,
-                        email: email(["ashveer@demo-motors.example", "lerato@demo-motors.example"][n % 2])?,
+                        email: email(
+                            ["ashveer@demo-motors.example", "lerato@demo-motors.example"][n % 2],
+                        )?,
                     },
                     source: Some("website".into()),
                     vehicle: Some(["VW Polo 1.0 TSI", "Toyota Hilux 2.8 GD-6"][n % 2].into()),

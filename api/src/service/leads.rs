@@ -5,7 +5,9 @@ use crate::domain::{DealerId, Email, PersonName};
 use crate::http::problem::ApiError;
 
 /// Where a lead stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LeadStatus {
     Active,
@@ -122,15 +124,26 @@ pub fn update(
         let status = FieldChange::between(
             "status",
             Some(lead.status.clone()),
-            update.status.map(|s| s.as_str().to_owned()).or(Some(lead.status.clone())),
+            update
+                .status
+                .map(|s| s.as_str().to_owned())
+                .or(Some(lead.status.clone())),
         );
         let (name, email) = match &update.recipient {
             Some(r) => (r.name.as_str().to_owned(), r.email.as_str().to_owned()),
             None => (lead.recipient_name.clone(), lead.recipient_email.clone()),
         };
         let recipient: Vec<FieldChange> = [
-            FieldChange::between("recipient_name", Some(lead.recipient_name.clone()), Some(name.clone())),
-            FieldChange::between("recipient_email", Some(lead.recipient_email.clone()), Some(email.clone())),
+            FieldChange::between(
+                "recipient_name",
+                Some(lead.recipient_name.clone()),
+                Some(name.clone()),
+            ),
+            FieldChange::between(
+                "recipient_email",
+                Some(lead.recipient_email.clone()),
+                Some(email.clone()),
+            ),
         ]
         .into_iter()
         .flatten()

@@ -1,0 +1,73 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn an_admin_creates_reads_and_changes_a_dealer() {
+    let app = spawn_app().await;
+    let created = app.create_dealer("abc-motors").await;
+    assert_eq!(created["id"], "abc-motors");
+    assert_eq!(
+        created["key_contacts"][0]["email"],
+        "thandi@abc-motors.co.za"
+    );
+
+    let again = app
+        .post("/v1/dealers", &admin(), json!({"id": "abc-motors", "name": "Again", "website": "https://a.co.za", "key_contacts": [{"name": "A", "email": "a@a.co.za"}]}))
+        .await;
+    again.assert_problem(StatusCode::CONFLICT);
+
+    let read = app
+        .get("/v1/dealers/abc-motors", &dealer("abc-motors"))
+        .await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert_eq!(read.body["name"], "abc-motors name");
+
+    let changed = app
+        .patch(
+            "/v1/dealers/abc-motors",
+            &admin(),
+            json!({"name": "ABC Motors", "key_contacts": [{"name": "Sipho", "email": "SIPHO@abc.co.za"}, {"name": "Anna", "email": "anna@abc.co.za"}]}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert_eq!(changed.body["name"], "ABC Motors");
+    assert_eq!(changed.body["website"], "https://abc-motors.co.za");
+    assert_eq!(changed.body["key_contacts"][0]["email"], "sipho@abc.co.za");
+    assert_eq!(changed.body["key_contacts"].as_array().unwrap().len(), 2);
+
+    app.patch("/v1/dealers/nobody-here", &admin(), json!({"name": "X"}))
+        .await
+        .assert_problem(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn invalid_dealer_fields_are_named() {
+    let app = spawn_app().await;
+    let valid = json!({"id": "abc-motors", "name": "ABC", "website": "https://abc.co.za", "key_contacts": [{"name": "A", "email": "a@abc.co.za"}]});
+    let cases = [
+        ("id", json!("ABC Motors")),
+        ("id", json!("a")),
+        ("name", json!("")),
+        ("website", json!("abc.co.za")),
+        ("website", json!("ftp://abc.co.za")),
+        ("key_contacts", json!([])),
+        (
+            "key_contacts[0].email",
+            json!([{"name": "A", "email": "not-an-email"}]),
+        ),
+        (
+            "key_contacts[0].name",
+            json!([{"name": " ", "email": "a@abc.co.za"}]),
+        ),
+    ];
+    for (field, value) in cases {
+        let mut body = valid.clone();
+        let key = field.split(['[', '.']).next().unwrap();
+        body[key] = value;
+        app.post("/v1/dealers", &admin(), body)
+            .await
+            .assert_field_refused(field);
+    }
+}

@@ -1,0 +1,303 @@
+//! A real server on 127.0.0.1:0 with its own database: a fresh SQLite file, or, when
+//! `POPIA_TEST_DATABASE_URL` names a PostgreSQL server, a fresh database there that is dropped
+//! when the test ends.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use popia_api::auth::JwtSettings;
+use popia_api::{Application, Config};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub const SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+pub const ISSUER: &str = "popia-gateway";
+pub const AUDIENCE: &str = "popia-api";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    _database: TestDatabase,
+    _data_dir: tempfile::TempDir,
+}
+
+enum TestDatabase {
+    Sqlite,
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { admin_url, name } = self {
+            if let Ok(mut conn) = PgConnection::establish(admin_url) {
+                let _ =
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .execute(&mut conn);
+            }
+        }
+    }
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server; `adjust` may change the configuration first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let (database_url, database) = match std::env::var("POPIA_TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("popia_test_{:016x}", rand_u64());
+            let mut conn = PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
+            diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut conn)
+                .expect("create test database");
+            let base = admin_url.rsplit_once('/').expect("URL with a database").0;
+            (
+                format!("{base}/{name}"),
+                TestDatabase::Postgres { admin_url, name },
+            )
+        }
+        _ => (
+            format!("sqlite://{}", data_dir.path().join("test.db").display()),
+            TestDatabase::Sqlite,
+        ),
+    };
+    let mut config = Config {
+        bind: "127.0.0.1:0".into(),
+        database_url,
+        db_pool_size: 8,
+        data_dir: data_dir.path().to_path_buf(),
+        jwt: JwtSettings {
+            secret: SECRET.as_bytes().to_vec(),
+            issuer: ISSUER.into(),
+            audience: AUDIENCE.into(),
+            public_key_pem: None,
+            jwks_file: Some(fixture("jwks.json")),
+        },
+        demo: false,
+        brand: "POPIA Gateway".into(),
+        public_url: None,
+    };
+    adjust(&mut config);
+    let app = Application::build(config)
+        .await
+        .expect("application starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        _database: database,
+        _data_dir: data_dir,
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    hasher.finish()
+}
+
+/// Claims for a token, as JSON so tests can leave out or break any of them.
+pub fn claims(role: &str, dealers: &[&str]) -> Value {
+    let now = chrono::Utc::now().timestamp();
+    json!({
+        "iss": ISSUER, "aud": AUDIENCE, "sub": format!("{role}-user"),
+        "exp": now + 600, "iat": now, "jti": format!("{:x}", rand_u64()),
+        "role": role, "dealers": dealers,
+    })
+}
+
+pub fn sign(claims: &Value) -> String {
+    encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(SECRET.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+pub fn sign_with(alg: Algorithm, kid: Option<&str>, private_pem: &str, claims: &Value) -> String {
+    let pem = std::fs::read(fixture(private_pem)).unwrap();
+    let key = match alg {
+        Algorithm::RS256 => EncodingKey::from_rsa_pem(&pem).unwrap(),
+        _ => EncodingKey::from_ec_pem(&pem).unwrap(),
+    };
+    let mut header = Header::new(alg);
+    header.kid = kid.map(str::to_owned);
+    encode(&header, claims, &key).unwrap()
+}
+
+pub fn admin() -> String {
+    sign(&claims("admin", &[]))
+}
+
+pub fn dealer(id: &str) -> String {
+    sign(&claims("dealer", &[id]))
+}
+
+/// A response's status and JSON body (Null when the body is not JSON).
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts a Problem response naming `field` among its refused fields.
+    pub fn assert_field_refused(&self, field: &str) {
+        assert_eq!(
+            self.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            self.body
+        );
+        assert_eq!(self.content_type, "application/problem+json");
+        let fields: Vec<&str> = self.body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no errors in {}", self.body))
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert!(fields.contains(&field), "{field} not in {fields:?}");
+    }
+
+    pub fn assert_problem(&self, status: StatusCode) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(
+            self.content_type, "application/problem+json",
+            "{}",
+            self.body
+        );
+        assert_eq!(self.body["status"], status.as_u16(), "{}", self.body);
+        assert!(self.body["type"].is_string() && self.body["title"].is_string());
+    }
+}
+
+impl TestApp {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        into_reply(response).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    /// Sends raw bytes with a given content type.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request sent");
+        into_reply(response).await
+    }
+
+    pub async fn create_dealer(&self, id: &str) -> Value {
+        let reply = self
+            .post(
+                "/v1/dealers",
+                &admin(),
+                json!({
+                    "id": id, "name": format!("{id} name"), "website": format!("https://{id}.co.za"),
+                    "key_contacts": [{"name": "Thandi Nkosi", "email": format!("thandi@{id}.co.za")}],
+                }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body
+    }
+
+    pub async fn create_customer(&self, dealer_id: &str, body: Value) -> Value {
+        let reply = self
+            .post(
+                &format!("/v1/dealers/{dealer_id}/customers"),
+                &dealer(dealer_id),
+                body,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body
+    }
+}
+
+pub fn fred() -> Value {
+    json!({
+        "first_name": "Fred", "last_name": "Basset", "email": "Fred@Sea.com",
+        "mobile": "083 656 7788", "consent_process": true, "consent_market": true,
+        "consent_source": "website form",
+    })
+}
+
+async fn into_reply(response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let bytes = response.bytes().await.unwrap_or_default();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply {
+        status,
+        content_type,
+        headers,
+        body,
+    }
+}

@@ -226,3 +226,60 @@ fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(dir: &Path) -> Settings {
+        let cli = Cli::parse_from(["popia-api", "--data-dir", dir.to_str().unwrap()]);
+        cli.settings
+    }
+
+    #[test]
+    fn the_generated_secret_is_kept_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let serve = ServeArgs {
+            bind: "127.0.0.1:0".into(),
+            demo: false,
+        };
+        let (first, source) = settings(dir.path()).resolve(&serve).unwrap();
+        assert!(matches!(source, SecretSource::Generated(_)));
+        let (second, source) = settings(dir.path()).resolve(&serve).unwrap();
+        assert!(matches!(source, SecretSource::File(_)));
+        assert_eq!(first.jwt.secret, second.jwt.secret);
+        assert!(first.jwt.secret.len() >= MIN_SECRET_BYTES);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("jwt-secret"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(first.database_url.starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn serve_is_the_default_command() {
+        let cli = Cli::parse_from(["popia-api", "--bind", "0.0.0.0:9000", "--demo"]);
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.bind, "0.0.0.0:9000");
+        assert!(cli.serve.demo);
+        let cli = Cli::parse_from([
+            "popia-api",
+            "token",
+            "--role",
+            "dealer",
+            "--dealer",
+            "a1",
+            "--ttl",
+            "15m",
+        ]);
+        match cli.command {
+            Some(Command::Token(args)) => assert_eq!(args.ttl, Duration::from_secs(900)),
+            other => panic!("{other:?}"),
+        }
+    }
+}

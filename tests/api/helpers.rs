@@ -52,6 +52,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server; `adjust` may change the configuration first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    try_spawn_app_with(adjust)
+        .await
+        .expect("application starts")
+}
+
+pub async fn try_spawn_app_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<TestApp> {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let (database_url, database) = match std::env::var("POPIA_TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
@@ -88,12 +94,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         public_url: None,
     };
     adjust(&mut config);
-    let app = Application::build(config)
-        .await
-        .expect("application starts");
+    let app = Application::build(config).await?;
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    TestApp {
+    Ok(TestApp {
         address,
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -102,7 +106,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
             .unwrap(),
         _database: database,
         _data_dir: data_dir,
-    }
+    })
 }
 
 fn rand_u64() -> u64 {

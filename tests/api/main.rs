@@ -10,3 +10,4 @@ mod history;
 mod leads;
 mod operations;
 mod pagination;
+mod startup;

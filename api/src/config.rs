@@ -12,6 +12,7 @@ use rand::RngCore;
 
 use crate::auth::keys::{JwtSettings, MIN_SECRET_BYTES};
 use crate::auth::Role;
+use crate::notify::{DeliverySettings, NotifySettings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -118,6 +119,46 @@ pub struct Settings {
     /// The public base URL of this service (used in links).
     #[arg(long, env = "POPIA_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+    /// `smtp://[user:pass@]host[:port][?tls=required|opportunistic|none]` or `smtps://…`;
+    /// unset: every message is written to the mailbox folder.
+    #[arg(long, env = "SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// An HTTP SMS gateway that takes `{to, text}` as JSON; unset: SMS go to the mailbox folder.
+    #[arg(long, env = "POPIA_SMS_URL", global = true)]
+    pub sms_url: Option<String>,
+    /// Bearer token for the SMS gateway.
+    #[arg(long, env = "POPIA_SMS_TOKEN", global = true, hide_env_values = true)]
+    pub sms_token: Option<String>,
+    /// Where messages are written when no SMTP server or SMS gateway is set.
+    #[arg(long, env = "POPIA_MAILBOX_DIR", global = true)]
+    pub mailbox_dir: Option<PathBuf>,
+    /// The From address of every email.
+    #[arg(
+        long,
+        env = "POPIA_MAIL_FROM",
+        default_value = "POPIA Gateway <popia@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+    /// Days a delivered message keeps its recipients and bodies (0: purge right after delivery).
+    #[arg(
+        long,
+        env = "POPIA_RETENTION_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub retention_days: u32,
+    /// Delivery attempts before a message is marked failed.
+    #[arg(
+        long,
+        env = "POPIA_OUTBOX_MAX_ATTEMPTS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub outbox_max_attempts: i32,
+    /// The wait after a first failed delivery; it doubles each time, up to an hour.
+    #[arg(long, env = "POPIA_OUTBOX_BACKOFF", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub outbox_backoff: Duration,
 }
 
 /// Everything the service needs to start, resolved and checked.
@@ -131,6 +172,7 @@ pub struct Config {
     pub demo: bool,
     pub brand: String,
     pub public_url: Option<String>,
+    pub notify: NotifySettings,
 }
 
 /// Where the JWT secret came from, for the start-up log.
@@ -166,6 +208,22 @@ impl Settings {
             demo: serve.demo,
             brand: self.brand.clone(),
             public_url: self.public_url.clone(),
+            notify: NotifySettings {
+                smtp_url: self.smtp_url.clone(),
+                sms_url: self.sms_url.clone(),
+                sms_token: self.sms_token.clone(),
+                mailbox_dir: self
+                    .mailbox_dir
+                    .clone()
+                    .unwrap_or_else(|| self.data_dir.join("mailbox")),
+                mail_from: self.mail_from.clone(),
+                retention: Duration::from_secs(u64::from(self.retention_days) * 86_400),
+                delivery: DeliverySettings {
+                    max_attempts: self.outbox_max_attempts.max(1),
+                    base_backoff: self.outbox_backoff,
+                    ..DeliverySettings::default()
+                },
+            },
         };
         Ok((config, source))
     }

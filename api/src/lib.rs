@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod http;
+pub mod notify;
 pub mod observability;
 pub mod service;
 pub mod startup;

@@ -16,6 +16,8 @@ use crate::db::{self, Pool};
 use crate::http::fallback::{self, RouteTable};
 use crate::http::openapi;
 use crate::http::problem::ApiError;
+use crate::notify::worker::{OutboxMetrics, Worker, WorkerHandle};
+use crate::notify::Branding;
 use crate::observability::metrics::Metrics;
 use crate::observability::middleware::observe;
 use crate::service;
@@ -23,10 +25,13 @@ use crate::service;
 pub struct Application {
     port: u16,
     server: Server,
+    worker: Option<WorkerHandle>,
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        // One TLS crypto provider for the SMTP and SMS clients (a second install is a no-op).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let keys = Keys::load(&config.jwt)?;
         let pool = {
             let (url, size) = (config.database_url.clone(), config.db_pool_size);
@@ -51,24 +56,46 @@ impl Application {
         let listener = TcpListener::bind(&config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
-        let server = server(listener, pool.clone(), keys)?;
-        Ok(Application { port, server })
+        let metrics = Metrics::new()?;
+        let outbox_metrics = OutboxMetrics::register(metrics.registry())?;
+        let worker = Worker::new(pool.clone(), &config.notify, outbox_metrics)?;
+        let worker = config.notify.delivery.enabled.then(|| worker.spawn());
+        let branding = Branding::new(&config.brand, &config.notify.mail_from);
+        let server = server(listener, pool, keys, metrics, branding)?;
+        Ok(Application {
+            port,
+            server,
+            worker,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// Serves until the server stops (SIGINT/SIGTERM), then stops the delivery worker, which
+    /// finishes the deliveries it has started and gives back the claims it has not.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        if let Some(worker) = self.worker {
+            worker.stop().await;
+        }
+        result
     }
 }
 
-fn server(listener: TcpListener, pool: Pool, keys: Keys) -> anyhow::Result<Server> {
+fn server(
+    listener: TcpListener,
+    pool: Pool,
+    keys: Keys,
+    metrics: Metrics,
+    branding: Branding,
+) -> anyhow::Result<Server> {
     let document = openapi::document();
     let yaml = web::Data::new(openapi::to_yaml(&document));
     let routes = web::Data::new(RouteTable::from_document(&document));
-    let metrics = web::Data::new(Metrics::new()?);
+    let metrics = web::Data::new(metrics);
+    let branding = web::Data::new(branding);
     let pool = web::Data::new(pool);
     let keys = web::Data::new(keys);
     let server = HttpServer::new(move || {
@@ -76,6 +103,7 @@ fn server(listener: TcpListener, pool: Pool, keys: Keys) -> anyhow::Result<Serve
             .app_data(pool.clone())
             .app_data(keys.clone())
             .app_data(metrics.clone())
+            .app_data(branding.clone())
             .app_data(routes.clone())
             .app_data(yaml.clone())
             .app_data(

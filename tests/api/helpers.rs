@@ -8,6 +8,7 @@ use std::time::Duration;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use popia_api::auth::JwtSettings;
+use popia_api::notify::{DeliverySettings, NotifySettings};
 use popia_api::{Application, Config};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -18,6 +19,8 @@ pub const AUDIENCE: &str = "popia-api";
 
 pub struct TestApp {
     pub address: String,
+    pub database_url: String,
+    pub mailbox: PathBuf,
     pub client: reqwest::Client,
     _database: TestDatabase,
     _data_dir: tempfile::TempDir,
@@ -92,13 +95,30 @@ pub async fn try_spawn_app_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Res
         demo: false,
         brand: "POPIA Gateway".into(),
         public_url: None,
+        notify: NotifySettings {
+            smtp_url: None,
+            sms_url: None,
+            sms_token: None,
+            mailbox_dir: data_dir.path().join("mailbox"),
+            mail_from: "POPIA Gateway <popia@gateway.test>".into(),
+            retention: Duration::from_secs(30 * 86_400),
+            delivery: DeliverySettings {
+                poll_interval: Duration::from_millis(50),
+                base_backoff: Duration::from_millis(200),
+                ..DeliverySettings::default()
+            },
+        },
     };
     adjust(&mut config);
+    let database_url = config.database_url.clone();
+    let mailbox = config.notify.mailbox_dir.clone();
     let app = Application::build(config).await?;
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     Ok(TestApp {
         address,
+        database_url,
+        mailbox,
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .redirect(reqwest::redirect::Policy::none())
@@ -199,6 +219,11 @@ impl Reply {
 }
 
 impl TestApp {
+    /// A pool of this app's database, for looking behind the API.
+    pub fn pool(&self) -> popia_api::db::Pool {
+        popia_api::db::connect(&self.database_url, 4).expect("connect to the test database")
+    }
+
     pub async fn call(
         &self,
         method: Method,

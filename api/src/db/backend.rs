@@ -154,3 +154,52 @@ pub fn lock_dealer_feed(conn: &mut DbConnection, dealer_id: &str) -> QueryResult
     }
     Ok(())
 }
+
+#[derive(diesel::QueryableByName)]
+struct ClaimedId {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// Claims up to `limit` due outbox messages for `worker` until `lease_until`, atomically.
+/// PostgreSQL skips rows another replica is claiming (`FOR UPDATE SKIP LOCKED`); SQLite has one
+/// writer at a time, so the statement alone is atomic there. A claim whose lease has run out
+/// (its worker crashed) is due again.
+pub fn claim_due_messages(
+    conn: &mut DbConnection,
+    worker: &str,
+    now: chrono::NaiveDateTime,
+    lease_until: chrono::NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<i64>> {
+    use diesel::sql_types::{BigInt, Timestamp};
+    const DUE: &str = "status = 'pending' AND next_attempt_at <= {now} \
+        AND (claimed_until IS NULL OR claimed_until < {now}) ORDER BY next_attempt_at, id LIMIT {limit}";
+    let rows: Vec<ClaimedId> = match conn {
+        DbConnection::Pg(pg) => {
+            let due = DUE.replace("{now}", "$3").replace("{limit}", "$4");
+            diesel::sql_query(format!(
+                "UPDATE outbox_messages SET claimed_by = $1, claimed_until = $2 WHERE id IN \
+                 (SELECT id FROM outbox_messages WHERE {due} FOR UPDATE SKIP LOCKED) RETURNING id"
+            ))
+            .bind::<Text, _>(worker)
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(pg)?
+        }
+        DbConnection::Sqlite(sqlite) => {
+            let due = DUE.replace("{now}", "?3").replace("{limit}", "?4");
+            diesel::sql_query(format!(
+                "UPDATE outbox_messages SET claimed_by = ?1, claimed_until = ?2 WHERE id IN \
+                 (SELECT id FROM outbox_messages WHERE {due}) RETURNING id"
+            ))
+            .bind::<Text, _>(worker)
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(sqlite)?
+        }
+    };
+    Ok(rows.into_iter().map(|row| row.id).collect())
+}

@@ -5,6 +5,7 @@ pub mod customers;
 pub mod dealers;
 pub mod events;
 pub mod leads;
+pub mod outbox;
 pub mod schema;
 
 use std::time::Duration;

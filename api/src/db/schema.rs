@@ -64,4 +64,43 @@ diesel::joinable!(customers -> dealers (dealer_id));
 diesel::joinable!(leads -> customers (customer_id));
 diesel::joinable!(change_events -> dealers (dealer_id));
 
-diesel::allow_tables_to_appear_in_same_query!(dealers, customers, leads, change_events);
+diesel::table! {
+    outbox_messages (id) {
+        id -> BigInt,
+        dealer_id -> Text,
+        customer_id -> Nullable<BigInt>,
+        kind -> Text,
+        channel -> Text,
+        message_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        purged_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    outbox_contents (message_id) {
+        message_id -> BigInt,
+        recipients -> Text,
+        subject -> Nullable<Text>,
+        body_text -> Text,
+        body_html -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(outbox_contents -> outbox_messages (message_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    dealers,
+    customers,
+    leads,
+    change_events,
+    outbox_messages,
+    outbox_contents
+);

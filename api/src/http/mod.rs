@@ -7,6 +7,7 @@ pub mod extract;
 pub mod fallback;
 pub mod history;
 pub mod leads;
+pub mod notifications;
 pub mod openapi;
 pub mod ops;
 pub mod pagination;
@@ -30,5 +31,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(history::dealer_history)
         .service(leads::create_lead)
         .service(leads::get_lead)
-        .service(leads::update_lead);
+        .service(leads::update_lead)
+        .service(notifications::list_notifications);
 }

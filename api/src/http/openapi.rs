@@ -27,6 +27,7 @@ Authenticate with `Authorization: Bearer <JWT>` (button *Authorize*). Errors are
         (name = "customers", description = "Core customer records (dealer staff)"),
         (name = "leads", description = "Enquiries worked by salespeople"),
         (name = "history", description = "The change feed dealer systems follow"),
+        (name = "notifications", description = "Messages sent for the dealer, without bodies"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

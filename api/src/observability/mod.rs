@@ -32,3 +32,34 @@ pub fn redact_error(error: &anyhow::Error) -> String {
         .collect::<Vec<_>>()
         .join(": ")
 }
+
+/// Masks what looks like an email address or a phone number in free text (an SMTP server's
+/// error can quote the recipient), so the text can be stored and logged.
+pub fn mask_text(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            let core = word.trim_matches(|c: char| "<>()[],;:'\"".contains(c));
+            if core.contains('@') {
+                let masked = crate::domain::Email::from_stored(core.to_lowercase()).masked();
+                word.replace(core, &masked)
+            } else if core.chars().filter(char::is_ascii_digit).count() >= 7 {
+                word.replace(core, "[number]")
+            } else {
+                word.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn free_text_loses_addresses_and_numbers() {
+        let masked = super::mask_text("550 5.1.1 <fred@sea.com>: user unknown, call +27836567788");
+        assert_eq!(
+            masked,
+            "550 5.1.1 <f***@sea.com>: user unknown, call [number]"
+        );
+    }
+}

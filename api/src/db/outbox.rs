@@ -1,0 +1,241 @@
+//! Queries of the outbox table. The claim is per backend (`backend::claim_due_messages`).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::outbox_contents as contents;
+use super::schema::outbox_messages as outbox;
+use super::{DbConnection, Page};
+
+pub const PENDING: &str = "pending";
+pub const SENT: &str = "sent";
+pub const FAILED: &str = "failed";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct MessageRow {
+    pub id: i64,
+    pub dealer_id: String,
+    pub customer_id: Option<i64>,
+    pub kind: String,
+    pub channel: String,
+    pub message_id: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub last_error: Option<String>,
+    pub claimed_by: Option<String>,
+    pub claimed_until: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+    pub purged_at: Option<NaiveDateTime>,
+}
+
+/// What a message says and to whom; gone once purged.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = contents)]
+pub struct ContentRow {
+    pub message_id: i64,
+    /// JSON array of addresses (emails, or E.164 mobiles).
+    pub recipients: String,
+    pub subject: Option<String>,
+    pub body_text: String,
+    pub body_html: Option<String>,
+}
+
+/// A message with its content, if not purged.
+pub type Message = (MessageRow, Option<ContentRow>);
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct NewMessageRow {
+    pub dealer_id: String,
+    pub customer_id: Option<i64>,
+    pub kind: String,
+    pub channel: String,
+    pub message_id: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+/// Inserts a message and its content; `content.message_id` is set here.
+pub fn insert(
+    conn: &mut DbConnection,
+    row: &NewMessageRow,
+    mut content: ContentRow,
+) -> QueryResult<i64> {
+    let id = diesel::insert_into(outbox::table)
+        .values(row)
+        .returning(outbox::id)
+        .get_result(conn)?;
+    content.message_id = id;
+    diesel::insert_into(contents::table)
+        .values(&content)
+        .execute(conn)?;
+    Ok(id)
+}
+
+pub fn load(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Message>> {
+    outbox::table
+        .left_join(contents::table)
+        .filter(outbox::id.eq_any(ids))
+        .select((MessageRow::as_select(), Option::<ContentRow>::as_select()))
+        .order(outbox::id.asc())
+        .load(conn)
+}
+
+/// The outcome of one delivery attempt, recorded only while this worker still holds the claim.
+pub fn record_sent(
+    conn: &mut DbConnection,
+    id: i64,
+    worker: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(claimed_by(id, worker))
+        .set((
+            outbox::status.eq(SENT),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::sent_at.eq(Some(at)),
+            outbox::last_error.eq(None::<String>),
+            outbox::claimed_by.eq(None::<String>),
+            outbox::claimed_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)
+}
+
+/// A failed attempt: retried at `retry_at`, or `failed` for good when `retry_at` is None (then
+/// `next_attempt_at` records when it gave up, which retention counts from).
+pub fn record_failure(
+    conn: &mut DbConnection,
+    id: i64,
+    worker: &str,
+    error: &str,
+    retry_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let (status, at) = match retry_at {
+        Some(at) => (PENDING, at),
+        None => (FAILED, now),
+    };
+    diesel::update(claimed_by(id, worker))
+        .set((
+            outbox::status.eq(status),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::last_error.eq(Some(error)),
+            outbox::next_attempt_at.eq(at),
+            outbox::claimed_by.eq(None::<String>),
+            outbox::claimed_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)
+}
+
+/// Gives back claims this worker will not use (on shutdown).
+pub fn release(conn: &mut DbConnection, ids: &[i64], worker: &str) -> QueryResult<usize> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(ids))
+            .filter(outbox::claimed_by.eq(worker))
+            .filter(outbox::status.eq(PENDING)),
+    )
+    .set((
+        outbox::claimed_by.eq(None::<String>),
+        outbox::claimed_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)
+}
+
+fn claimed_by(
+    id: i64,
+    worker: &str,
+) -> diesel::dsl::Filter<
+    diesel::dsl::Filter<outbox::table, diesel::dsl::Eq<outbox::id, i64>>,
+    diesel::dsl::Eq<outbox::claimed_by, String>,
+> {
+    outbox::table
+        .filter(outbox::id.eq(id))
+        .filter(outbox::claimed_by.eq(worker.to_owned()))
+}
+
+/// Deletes what finished messages said and to whom, keeping kind, status and times. Finished
+/// means sent, or failed for good, at or before `finished_before`.
+pub fn purge_finished(
+    conn: &mut DbConnection,
+    finished_before: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let finished = outbox::purged_at.is_null().and(
+        outbox::status
+            .eq(SENT)
+            .and(outbox::sent_at.le(finished_before))
+            .or(outbox::status
+                .eq(FAILED)
+                .and(outbox::next_attempt_at.le(finished_before))),
+    );
+    diesel::delete(
+        contents::table
+            .filter(contents::message_id.eq_any(outbox::table.filter(finished).select(outbox::id))),
+    )
+    .execute(conn)?;
+    diesel::update(outbox::table.filter(finished))
+        .set((
+            outbox::purged_at.eq(Some(now)),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)
+}
+
+/// Deletes the content of every message about a customer that is not waiting to be sent
+/// (a withdrawal: nothing that names them may outlive it).
+pub fn purge_customer(
+    conn: &mut DbConnection,
+    customer_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let done = outbox::customer_id
+        .eq(customer_id)
+        .and(outbox::purged_at.is_null())
+        .and(outbox::status.ne(PENDING));
+    diesel::delete(
+        contents::table
+            .filter(contents::message_id.eq_any(outbox::table.filter(done).select(outbox::id))),
+    )
+    .execute(conn)?;
+    diesel::update(outbox::table.filter(done))
+        .set((
+            outbox::purged_at.eq(Some(now)),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)
+}
+
+/// A keyset page of a dealer's messages, newest last, optionally of one status.
+pub fn list(
+    conn: &mut DbConnection,
+    dealer: &str,
+    status: Option<&str>,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Page<Message>> {
+    let mut query = outbox::table
+        .left_join(contents::table)
+        .filter(outbox::dealer_id.eq(dealer))
+        .filter(outbox::id.gt(after))
+        .select((MessageRow::as_select(), Option::<ContentRow>::as_select()))
+        .order(outbox::id.asc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(outbox::status.eq(status.to_owned()));
+    }
+    Ok(Page::from_overfetch(query.load(conn)?, limit))
+}
+
+/// Messages per status, for the depth gauge.
+pub fn depth(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
+    outbox::table
+        .group_by(outbox::status)
+        .select((outbox::status, diesel::dsl::count_star()))
+        .load(conn)
+}

@@ -1,0 +1,141 @@
+//! The message bodies, as askama templates (`api/templates/emails/`), checked at compile time.
+//! HTML templates escape every value, so a customer named `<script>` injects nothing.
+
+use askama::Template;
+
+/// The one-time code a customer needs to prove control of an email or mobile.
+pub struct OneTimeCode {
+    pub dealer_name: String,
+    pub code: String,
+    pub minutes: u32,
+}
+
+/// A /pi lookup that found nothing.
+pub struct LookupNotFound {
+    pub website: String,
+    /// The email or mobile looked up, as the dealer will search for it.
+    pub identifier: String,
+}
+
+/// A customer withdrew consent to process.
+pub struct ConsentWithdrawn {
+    pub first_name: String,
+    pub last_name: String,
+}
+
+/// A customer changed their details or marketing consent.
+pub struct DetailsAltered {
+    pub first_name: String,
+    pub last_name: String,
+    pub rows: Vec<AlteredRow>,
+}
+
+/// One line of the Was/Changed table.
+pub struct AlteredRow {
+    pub label: &'static str,
+    pub was: String,
+    pub now: String,
+    pub changed: bool,
+}
+
+/// A salesperson's lead belongs to a customer who was de-identified.
+pub struct DeidentifyAlert {
+    pub recipient_name: String,
+    pub customer_first_name: String,
+    pub customer_id: i64,
+    /// Comma-separated lead ids.
+    pub lead_ids: String,
+}
+
+/// Declares a template type for one body of one message.
+macro_rules! body {
+    ($name:ident, $facts:ty, $path:literal) => {
+        #[derive(Template)]
+        #[template(path = $path)]
+        pub struct $name<'a> {
+            pub brand: &'a str,
+            pub facts: &'a $facts,
+        }
+    };
+}
+
+body!(OneTimeCodeText, OneTimeCode, "emails/one_time_code.txt");
+body!(OneTimeCodeHtml, OneTimeCode, "emails/one_time_code.html");
+body!(OneTimeCodeSms, OneTimeCode, "emails/one_time_code_sms.txt");
+body!(
+    LookupNotFoundText,
+    LookupNotFound,
+    "emails/lookup_not_found.txt"
+);
+body!(
+    LookupNotFoundHtml,
+    LookupNotFound,
+    "emails/lookup_not_found.html"
+);
+body!(
+    ConsentWithdrawnText,
+    ConsentWithdrawn,
+    "emails/consent_withdrawn.txt"
+);
+body!(
+    ConsentWithdrawnHtml,
+    ConsentWithdrawn,
+    "emails/consent_withdrawn.html"
+);
+body!(
+    DetailsAlteredText,
+    DetailsAltered,
+    "emails/details_altered.txt"
+);
+body!(
+    DetailsAlteredHtml,
+    DetailsAltered,
+    "emails/details_altered.html"
+);
+body!(
+    DeidentifyAlertText,
+    DeidentifyAlert,
+    "emails/deidentify_alert.txt"
+);
+body!(
+    DeidentifyAlertHtml,
+    DeidentifyAlert,
+    "emails/deidentify_alert.html"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_bodies_escape_every_value() {
+        let facts = DetailsAltered {
+            first_name: "<script>alert(1)</script>".into(),
+            last_name: "O'Brien & Sons".into(),
+            rows: vec![AlteredRow {
+                label: "Name",
+                was: "<b>".into(),
+                now: "\"x\"".into(),
+                changed: true,
+            }],
+        };
+        let html = DetailsAlteredHtml {
+            brand: "<Brand>",
+            facts: &facts,
+        }
+        .render()
+        .unwrap();
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&#60;script&#62;"), "{html}");
+        assert!(!html.contains("<b>") && !html.contains("<Brand>"), "{html}");
+        assert!(html.contains("O&#39;Brien &#38; Sons"), "{html}");
+        // Plain text is not HTML-escaped.
+        let text = DetailsAlteredText {
+            brand: "B",
+            facts: &facts,
+        }
+        .render()
+        .unwrap();
+        assert!(text.contains("O'Brien & Sons"), "{text}");
+    }
+}

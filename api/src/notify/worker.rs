@@ -1,0 +1,304 @@
+//! The delivery worker inside `serve`: claims due messages with a lease, delivers them,
+//! records each outcome, retries with exponential backoff and jitter, gives up after the maximum
+//! number of attempts, and purges finished messages after the retention period. Several
+//! replicas can run it on one PostgreSQL database: a claim is exclusive (`SKIP LOCKED`), and the
+//! claim of a crashed replica expires with its lease.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+use futures_util::StreamExt;
+use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGaugeVec, Opts};
+use rand::Rng;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::transport::Transports;
+use super::{DeliverySettings, NotifySettings};
+use crate::db::outbox::{self as table, Message};
+use crate::db::{self, backend, Pool};
+
+/// How often finished messages are purged and the depth gauge refreshed.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(5);
+/// Deliveries in flight at once per worker.
+const CONCURRENCY: usize = 8;
+
+/// Outbox metrics, registered in the application's registry.
+#[derive(Clone)]
+pub struct OutboxMetrics {
+    depth: IntGaugeVec,
+    latency: Histogram,
+    attempts: IntCounterVec,
+}
+
+impl OutboxMetrics {
+    pub fn register(registry: &prometheus::Registry) -> anyhow::Result<OutboxMetrics> {
+        let depth = IntGaugeVec::new(
+            Opts::new("outbox_messages", "Outbox messages by status"),
+            &["status"],
+        )?;
+        let latency = Histogram::with_opts(
+            HistogramOpts::new(
+                "outbox_delivery_latency_seconds",
+                "Time from queueing a message to its delivery",
+            )
+            .buckets(vec![
+                0.1, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0, 1800.0, 7200.0,
+            ]),
+        )?;
+        let attempts = IntCounterVec::new(
+            Opts::new(
+                "outbox_delivery_attempts_total",
+                "Delivery attempts by outcome",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(depth.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(attempts.clone()))?;
+        Ok(OutboxMetrics {
+            depth,
+            latency,
+            attempts,
+        })
+    }
+}
+
+/// A running worker; `stop` finishes what it holds and gives back the rest.
+pub struct WorkerHandle {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl WorkerHandle {
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+pub struct Worker {
+    pool: Pool,
+    transports: Arc<Transports>,
+    settings: DeliverySettings,
+    retention: Duration,
+    metrics: OutboxMetrics,
+    id: String,
+}
+
+impl Worker {
+    pub fn new(
+        pool: Pool,
+        settings: &NotifySettings,
+        metrics: OutboxMetrics,
+    ) -> anyhow::Result<Worker> {
+        Ok(Worker {
+            pool,
+            transports: Arc::new(Transports::from_settings(settings)?),
+            settings: settings.delivery.clone(),
+            retention: settings.retention,
+            metrics,
+            id: format!(
+                "{}-{}-{:08x}",
+                std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into()),
+                std::process::id(),
+                rand::rng().random::<u32>()
+            ),
+        })
+    }
+
+    pub fn spawn(self) -> WorkerHandle {
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(self.run(stopped));
+        WorkerHandle { stop, task }
+    }
+
+    async fn run(self, mut stopped: watch::Receiver<bool>) {
+        tracing::info!(worker = %self.id, "outbox delivery worker started");
+        let mut last_housekeeping: Option<Instant> = None;
+        while !*stopped.borrow() {
+            if last_housekeeping.is_none_or(|at| at.elapsed() >= HOUSEKEEPING_INTERVAL) {
+                self.housekeeping().await;
+                last_housekeeping = Some(Instant::now());
+            }
+            let delivered = match self.deliver_batch(&stopped).await {
+                Ok(count) => count,
+                Err(error) => {
+                    tracing::warn!(%error, "outbox: cannot claim messages; will retry");
+                    0
+                }
+            };
+            if delivered == 0 {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                    _ = stopped.changed() => {}
+                }
+            }
+        }
+        tracing::info!(worker = %self.id, "outbox delivery worker stopped");
+    }
+
+    /// Claims one batch and delivers it; returns how many were claimed.
+    async fn deliver_batch(&self, stopped: &watch::Receiver<bool>) -> anyhow::Result<usize> {
+        let (worker, lease, limit) = (
+            self.id.clone(),
+            chrono::Duration::from_std(self.settings.lease)?,
+            self.settings.batch_size,
+        );
+        let messages = self
+            .blocking(move |conn| {
+                let now = db::now();
+                let ids = db::write_transaction(conn, |conn| {
+                    backend::claim_due_messages(conn, &worker, now, now + lease, limit)
+                })?;
+                table::load(conn, &ids)
+            })
+            .await?;
+        let claimed = messages.len();
+        let mut unsent = Vec::new();
+        let mut deliveries = futures_util::stream::iter(messages)
+            .map(|message| async move {
+                if *stopped.borrow() {
+                    return Err(message.0.id);
+                }
+                let result = self.transports.deliver(&message).await;
+                self.record(&message, result).await;
+                Ok(())
+            })
+            .buffer_unordered(CONCURRENCY);
+        while let Some(outcome) = deliveries.next().await {
+            if let Err(id) = outcome {
+                unsent.push(id);
+            }
+        }
+        if !unsent.is_empty() {
+            let worker = self.id.clone();
+            self.blocking(move |conn| table::release(conn, &unsent, &worker))
+                .await?;
+        }
+        Ok(claimed)
+    }
+
+    async fn record(&self, (message, _): &Message, result: Result<(), String>) {
+        let (id, worker, attempts) = (message.id, self.id.clone(), message.attempts + 1);
+        let created = message.created_at;
+        let retry_at = self.next_attempt(attempts);
+        let recorded = match result {
+            Ok(()) => {
+                self.metrics
+                    .attempts
+                    .with_label_values(&["delivered"])
+                    .inc();
+                let now = db::now();
+                let latency = (now - created).to_std().unwrap_or_default();
+                self.metrics.latency.observe(latency.as_secs_f64());
+                let purge_now = self.retention.is_zero();
+                self.blocking(move |conn| {
+                    table::record_sent(conn, id, &worker, now)?;
+                    if purge_now {
+                        table::purge_finished(conn, now, now)?;
+                    }
+                    Ok(())
+                })
+                .await
+            }
+            Err(error) => {
+                let outcome = if retry_at.is_some() {
+                    "retry"
+                } else {
+                    "failed"
+                };
+                self.metrics.attempts.with_label_values(&[outcome]).inc();
+                tracing::warn!(message = id, attempts, %error, outcome, "outbox: delivery failed");
+                self.blocking(move |conn| {
+                    table::record_failure(conn, id, &worker, &error, retry_at, db::now())
+                        .map(|_| ())
+                })
+                .await
+            }
+        };
+        if let Err(error) = recorded {
+            // The lease will expire and the message will be tried again.
+            tracing::error!(message = id, %error, "outbox: cannot record a delivery outcome");
+        }
+    }
+
+    /// When to try again after `attempts` failures, or None to give up. Exponential backoff
+    /// with "equal jitter": half the delay fixed, half random, so replicas do not retry in step.
+    fn next_attempt(&self, attempts: i32) -> Option<NaiveDateTime> {
+        if attempts >= self.settings.max_attempts {
+            return None;
+        }
+        let delay = backoff(&self.settings, attempts);
+        Some(db::now() + chrono::Duration::from_std(delay).unwrap_or_default())
+    }
+
+    async fn housekeeping(&self) {
+        let retention = chrono::Duration::from_std(self.retention).unwrap_or_default();
+        let result = self
+            .blocking(move |conn| {
+                let now = db::now();
+                table::purge_finished(conn, now - retention, now)?;
+                table::depth(conn)
+            })
+            .await;
+        match result {
+            Ok(depth) => {
+                for status in [table::PENDING, table::SENT, table::FAILED] {
+                    let count = depth
+                        .iter()
+                        .find(|(s, _)| s == status)
+                        .map_or(0, |(_, n)| *n);
+                    self.metrics.depth.with_label_values(&[status]).set(count);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "outbox: housekeeping failed"),
+        }
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut db::DbConnection) -> diesel::QueryResult<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<T> {
+            let mut conn = pool.get()?;
+            Ok(work(&mut conn)?)
+        })
+        .await?
+    }
+}
+
+/// The delay after `attempts` failures: base × 2^(attempts−1), capped, with equal jitter.
+pub fn backoff(settings: &DeliverySettings, attempts: i32) -> Duration {
+    let exponent = attempts.clamp(1, 30) as u32 - 1;
+    let full = settings
+        .base_backoff
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(settings.max_backoff);
+    let half = full / 2;
+    half + half.mul_f64(rand::rng().random::<f64>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let settings = DeliverySettings {
+            base_backoff: Duration::from_secs(10),
+            max_backoff: Duration::from_secs(100),
+            ..DeliverySettings::default()
+        };
+        for _ in 0..50 {
+            let first = backoff(&settings, 1);
+            assert!(first >= Duration::from_secs(5) && first <= Duration::from_secs(10));
+            let third = backoff(&settings, 3);
+            assert!(third >= Duration::from_secs(20) && third <= Duration::from_secs(40));
+            let capped = backoff(&settings, 20);
+            assert!(capped >= Duration::from_secs(50) && capped <= Duration::from_secs(100));
+        }
+    }
+}

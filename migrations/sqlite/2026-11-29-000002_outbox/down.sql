@@ -1,0 +1,2 @@
+DROP TABLE outbox_contents;
+DROP TABLE outbox_messages;

@@ -1,0 +1,641 @@
+use std::collections::HashMap;
+use std::time::Duration;
+
+use popia_api::db::dealers::DealerRow;
+use popia_api::db::{self, DbConnection};
+use popia_api::notify::templates::{AlteredRow, ConsentWithdrawn, DeidentifyAlert, DetailsAltered};
+use popia_api::notify::{emails, Branding};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::*;
+use crate::smtp_sink::SmtpSink;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn branding() -> Branding {
+    Branding::new("POPIA Gateway", "popia@gateway.test")
+}
+
+/// Queues messages in one transaction, as the POPIA actions will.
+fn queue(
+    app: &TestApp,
+    make: impl FnOnce(&mut DbConnection, &DealerRow, &Branding) -> diesel::QueryResult<()>,
+) {
+    let pool = app.pool();
+    let mut conn = pool.get().unwrap();
+    db::write_transaction(&mut conn, |conn| {
+        let dealer = db::dealers::find(conn, "abc-motors")?.expect("dealer");
+        make(conn, &dealer, &branding())
+    })
+    .unwrap();
+}
+
+fn altered_rows() -> Vec<AlteredRow> {
+    let row = |label, was: &str, now: &str| AlteredRow {
+        label,
+        was: was.into(),
+        now: now.into(),
+        changed: was != now,
+    };
+    vec![
+        row("Name", "Fred", "Fred"),
+        row("Surname", "Basset", "Basset"),
+        row("Email", "fred@sea.com", "fred@lost.com"),
+        row("Mobile", "+27836567788", "+27836567788"),
+        row("Consent to process", "Yes", "Yes"),
+        row("Consent to market", "Yes", "No"),
+    ]
+}
+
+async fn smtp_app(sink: &SmtpSink) -> TestApp {
+    let url = sink.url();
+    let app = spawn_app_with(|c| c.notify.smtp_url = Some(url)).await;
+    app.create_dealer("abc-motors").await;
+    app
+}
+
+#[tokio::test]
+async fn every_message_arrives_with_its_subject_recipients_and_facts() {
+    let sink = SmtpSink::start().await;
+    let app = smtp_app(&sink).await;
+    queue(&app, |conn, dealer, brand| {
+        emails::one_time_code_email(conn, brand, dealer, "fred@sea.com", "493817")?;
+        emails::lookup_not_found(conn, brand, dealer, "0730489055")?;
+        let fred = ConsentWithdrawn {
+            first_name: "Fred".into(),
+            last_name: "Basset".into(),
+        };
+        emails::consent_withdrawn(conn, brand, dealer, 19713570, &fred)?;
+        let altered = DetailsAltered {
+            first_name: "Fred".into(),
+            last_name: "Basset".into(),
+            rows: altered_rows(),
+        };
+        emails::details_altered(conn, brand, dealer, 19713570, &altered)?;
+        let alert = DeidentifyAlert {
+            recipient_name: "Ashveer".into(),
+            customer_first_name: "Fred".into(),
+            customer_id: 19713570,
+            lead_ids: "6226950, 6226978".into(),
+        };
+        emails::deidentify_alert(conn, brand, dealer, "ashveer@abc-motors.co.za", &alert)?;
+        Ok(())
+    });
+    let received = sink.wait_for(5, WAIT).await;
+    assert_eq!(received.len(), 5);
+    let by_subject: HashMap<String, _> = received
+        .iter()
+        .map(|m| (m.parsed().subject().unwrap().to_owned(), m.clone()))
+        .collect();
+    let contacts = vec!["thandi@abc-motors.co.za".to_owned()];
+    let expectations: [(&str, Vec<String>, Vec<&str>); 5] = [
+        (
+            "Your abc-motors name verification code",
+            vec!["fred@sea.com".into()],
+            vec!["493817", "10 minutes"],
+        ),
+        (
+            "POPIA /pi Lookup NOT FOUND",
+            contacts.clone(),
+            vec!["https://abc-motors.co.za", "0730489055", "DMS"],
+        ),
+        (
+            "POPIA Customer withdraws consent to process | Fred Basset",
+            contacts.clone(),
+            vec![
+                "Fred Basset",
+                "de-identified",
+                "separately",
+                "no link",
+                "marked as lost",
+            ],
+        ),
+        (
+            "POPIA Customer alters information | Fred Basset",
+            contacts.clone(),
+            vec![
+                "fred@sea.com",
+                "fred@lost.com",
+                "Consent to market",
+                "Consent to process",
+                "Surname",
+            ],
+        ),
+        (
+            "POPIA Gateway De-identify Alert: Ashveer",
+            vec!["ashveer@abc-motors.co.za".into()],
+            vec!["Fred", "19713570", "6226950, 6226978"],
+        ),
+    ];
+    for (subject, recipients, facts) in expectations {
+        let message = by_subject
+            .get(subject)
+            .unwrap_or_else(|| panic!("no `{subject}` in {:?}", by_subject.keys()));
+        assert_eq!(message.recipients, recipients, "{subject}");
+        let parsed = message.parsed();
+        let text = parsed.body_text(0).expect("a text body").into_owned();
+        let html = parsed.body_html(0).expect("an HTML body").into_owned();
+        for fact in facts {
+            assert!(
+                text.contains(fact),
+                "{subject}: `{fact}` not in text:\n{text}"
+            );
+            assert!(
+                html.contains(fact),
+                "{subject}: `{fact}` not in HTML:\n{html}"
+            );
+        }
+        assert!(parsed.message_id().unwrap().ends_with("@gateway.test"));
+        assert_eq!(
+            parsed.from().unwrap().first().unwrap().address().unwrap(),
+            "popia@gateway.test"
+        );
+    }
+    // The altered table marks what changed.
+    let altered = by_subject["POPIA Customer alters information | Fred Basset"].parsed();
+    let text = altered.body_text(0).unwrap().into_owned();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("fred@lost.com") && l.contains("(changed)")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("Name") && l.contains("(unchanged)")),
+        "{text}"
+    );
+
+    let sent = app
+        .get(
+            "/v1/dealers/abc-motors/notifications?status=sent",
+            &dealer("abc-motors"),
+        )
+        .await;
+    assert_eq!(
+        sent.body["items"].as_array().unwrap().len(),
+        5,
+        "{}",
+        sent.body
+    );
+}
+
+#[tokio::test]
+async fn names_are_escaped_in_delivered_html() {
+    let sink = SmtpSink::start().await;
+    let app = smtp_app(&sink).await;
+    queue(&app, |conn, dealer, brand| {
+        let facts = ConsentWithdrawn {
+            first_name: "<script>alert(1)</script>".into(),
+            last_name: "O'Hara & Co".into(),
+        };
+        emails::consent_withdrawn(conn, brand, dealer, 7, &facts).map(|_| ())
+    });
+    let received = sink.wait_for(1, WAIT).await;
+    let parsed = received[0].parsed();
+    let html = parsed.body_html(0).unwrap().into_owned();
+    assert!(!html.contains("<script>"), "{html}");
+    // askama writes numeric character references.
+    assert!(
+        html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+        "{html}"
+    );
+    assert!(html.contains("O&#39;Hara &#38; Co"), "{html}");
+    assert!(parsed
+        .body_text(0)
+        .unwrap()
+        .contains("<script>alert(1)</script> O'Hara & Co"));
+}
+
+#[tokio::test]
+async fn a_message_queued_in_a_rolled_back_transaction_is_never_sent() {
+    let sink = SmtpSink::start().await;
+    let app = smtp_app(&sink).await;
+    let pool = app.pool();
+    let mut conn = pool.get().unwrap();
+    let outcome: Result<(), diesel::result::Error> = db::write_transaction(&mut conn, |conn| {
+        let dealer = db::dealers::find(conn, "abc-motors")?.unwrap();
+        emails::lookup_not_found(conn, &branding(), &dealer, "0730489055")?;
+        Err(diesel::result::Error::RollbackTransaction)
+    });
+    assert!(outcome.is_err());
+    // One committed message after it, to know the worker has had its chance.
+    queue(&app, |conn, dealer, brand| {
+        emails::lookup_not_found(conn, brand, dealer, "0820000000").map(|_| ())
+    });
+    let received = sink.wait_for(1, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let received_now = sink.messages();
+    assert_eq!(received_now.len(), 1, "{received:?}");
+    assert!(received_now[0]
+        .parsed()
+        .body_text(0)
+        .unwrap()
+        .contains("0820000000"));
+    let listed = app
+        .get(
+            "/v1/dealers/abc-motors/notifications",
+            &dealer("abc-motors"),
+        )
+        .await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+}
+
+fn listed(reply: &Reply) -> Vec<Value> {
+    reply.body["items"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_smtp_outage_loses_nothing_and_sends_nothing_twice() {
+    // A port with nothing listening: SMTP is down.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("smtp://127.0.0.1:{port}?tls=none");
+    let app = spawn_app_with(|c| {
+        c.notify.smtp_url = Some(url);
+        c.notify.delivery.base_backoff = Duration::from_millis(300);
+    })
+    .await;
+    app.create_dealer("abc-motors").await;
+    const COUNT: usize = 30;
+    queue(&app, |conn, dealer, brand| {
+        for n in 0..COUNT {
+            emails::lookup_not_found(conn, brand, dealer, &format!("08200000{n:02}"))?;
+        }
+        Ok(())
+    });
+
+    // Watch one message's retries: each wait is longer than the one before.
+    let token = dealer("abc-motors");
+    let mut next_attempts: Vec<chrono::DateTime<chrono::Utc>> = Vec::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while next_attempts.len() < 4 && tokio::time::Instant::now() < deadline {
+        let page = app
+            .get("/v1/dealers/abc-motors/notifications?limit=1", &token)
+            .await;
+        let first = &listed(&page)[0];
+        assert_eq!(first["status"], "pending");
+        let attempts = first["attempts"].as_u64().unwrap() as usize;
+        if attempts > next_attempts.len() {
+            assert_eq!(
+                attempts,
+                next_attempts.len() + 1,
+                "an attempt was not observed"
+            );
+            next_attempts.push(first["next_attempt_at"].as_str().unwrap().parse().unwrap());
+            assert!(
+                first["last_error"].as_str().unwrap().contains("SMTP"),
+                "{first}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(next_attempts.len(), 4, "retries stalled");
+    let gaps: Vec<i64> = next_attempts
+        .windows(2)
+        .map(|w| (w[1] - w[0]).num_milliseconds())
+        .collect();
+    // Attempt k waits between base·2^(k−2) and base·2^(k−1) (equal jitter), base 300 ms.
+    assert!(gaps[0] >= 300, "{gaps:?}");
+    assert!(gaps[1] >= 600, "{gaps:?}");
+    assert!(gaps[2] >= 1200, "{gaps:?}");
+    let all = app
+        .get("/v1/dealers/abc-motors/notifications", &token)
+        .await;
+    assert!(listed(&all).iter().all(|m| m["status"] == "pending"));
+
+    // SMTP comes back on the same port.
+    let sink = SmtpSink::start_on(port).await;
+    sink.wait_for(COUNT, Duration::from_secs(30)).await;
+    // A little longer, so that a duplicate would have time to arrive.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let received = sink.messages();
+    let mut ids: Vec<String> = received.iter().map(|m| m.message_id()).collect();
+    ids.sort();
+    ids.dedup();
+    println!(
+        "SMTP outage: queued {COUNT}, delivered {}, distinct {}, lost {}, duplicates {}",
+        received.len(),
+        ids.len(),
+        COUNT - ids.len(),
+        received.len() - ids.len()
+    );
+    assert_eq!(received.len(), COUNT, "lost or duplicated");
+    assert_eq!(ids.len(), COUNT, "a message arrived twice");
+    let sent = app
+        .get("/v1/dealers/abc-motors/notifications?status=sent", &token)
+        .await;
+    assert_eq!(listed(&sent).len(), COUNT);
+}
+
+#[tokio::test]
+async fn two_workers_on_one_database_deliver_each_message_once() {
+    let sink = SmtpSink::start().await;
+    let app = smtp_app(&sink).await;
+    let url = sink.url();
+    let database_url = app.database_url.clone();
+    // A second replica on the same database.
+    let replica = spawn_app_with(move |c| {
+        c.notify.smtp_url = Some(url);
+        c.database_url = database_url;
+    })
+    .await;
+    const COUNT: usize = 500;
+    queue(&app, |conn, dealer, brand| {
+        for n in 0..COUNT {
+            emails::lookup_not_found(conn, brand, dealer, &format!("0821{n:06}"))?;
+        }
+        Ok(())
+    });
+    sink.wait_for(COUNT, Duration::from_secs(60)).await;
+    // A little longer, so that a duplicate would have time to arrive.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let received = sink.messages();
+    let mut ids: Vec<String> = received.iter().map(|m| m.message_id()).collect();
+    ids.sort();
+    ids.dedup();
+    println!(
+        "two workers: queued {COUNT}, delivered {}, distinct {}, lost {}, duplicates {}",
+        received.len(),
+        ids.len(),
+        COUNT - ids.len(),
+        received.len() - ids.len()
+    );
+    assert_eq!(ids.len(), COUNT, "lost messages");
+    assert_eq!(received.len(), COUNT, "duplicated messages");
+    // Both replicas took part, and their counts add up.
+    let mut shares = Vec::new();
+    for server in [&app, &replica] {
+        let metrics = server
+            .client
+            .get(format!("{}/metrics", server.address))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let delivered = metrics
+            .lines()
+            .find(|l| l.starts_with(r#"outbox_delivery_attempts_total{outcome="delivered"}"#))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<usize>().ok())
+            .unwrap_or(0);
+        shares.push(delivered);
+    }
+    println!("two workers: delivered per replica {shares:?}");
+    assert_eq!(shares.iter().sum::<usize>(), COUNT);
+    assert!(
+        shares.iter().all(|n| *n > 0),
+        "one replica did all the work: {shares:?}"
+    );
+}
+
+#[tokio::test]
+async fn retention_purges_content_and_keeps_the_record() {
+    let sink = SmtpSink::start().await;
+    let app = smtp_app(&sink).await;
+    queue(&app, |conn, dealer, brand| {
+        emails::lookup_not_found(conn, brand, dealer, "0730489055").map(|_| ())
+    });
+    sink.wait_for(1, WAIT).await;
+    let token = dealer("abc-motors");
+    let mut message = Value::Null;
+    for _ in 0..100 {
+        message = listed(
+            &app.get("/v1/dealers/abc-motors/notifications", &token)
+                .await,
+        )[0]
+        .clone();
+        if message["status"] == "sent" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(message["status"], "sent");
+    assert_eq!(
+        message["recipients"],
+        serde_json::json!(["thandi@abc-motors.co.za"])
+    );
+    assert!(message.get("body_text").is_none() && message.get("body").is_none());
+    let sent_at: chrono::DateTime<chrono::Utc> =
+        message["sent_at"].as_str().unwrap().parse().unwrap();
+
+    // The clock is ours: 29 days after sending nothing is purged, 31 days after it is.
+    let pool = app.pool();
+    let mut conn = pool.get().unwrap();
+    let retention = chrono::Duration::days(30);
+    let at = |days: i64| (sent_at + chrono::Duration::days(days)).naive_utc();
+    let purged = db::outbox::purge_finished(&mut conn, at(29) - retention, at(29)).unwrap();
+    assert_eq!(purged, 0);
+    let purged = db::outbox::purge_finished(&mut conn, at(31) - retention, at(31)).unwrap();
+    assert_eq!(purged, 1);
+    let after = listed(
+        &app.get("/v1/dealers/abc-motors/notifications", &token)
+            .await,
+    )[0]
+    .clone();
+    assert_eq!(after["status"], "sent");
+    assert_eq!(after["kind"], "lookup_not_found");
+    assert!(
+        after["recipients"].is_null() && after["subject"].is_null(),
+        "{after}"
+    );
+    assert!(after["purged_at"].is_string());
+    let (_, content) = db::outbox::load(&mut conn, &[after["id"].as_i64().unwrap()])
+        .unwrap()
+        .remove(0);
+    assert!(content.is_none(), "the content row is gone");
+}
+
+#[tokio::test]
+async fn retention_zero_purges_right_after_delivery() {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = spawn_app_with(|c| {
+        c.notify.smtp_url = Some(url);
+        c.notify.retention = Duration::ZERO;
+    })
+    .await;
+    app.create_dealer("abc-motors").await;
+    queue(&app, |conn, dealer, brand| {
+        emails::lookup_not_found(conn, brand, dealer, "0730489055").map(|_| ())
+    });
+    sink.wait_for(1, WAIT).await;
+    let token = dealer("abc-motors");
+    let mut message = Value::Null;
+    for _ in 0..100 {
+        message = listed(
+            &app.get("/v1/dealers/abc-motors/notifications", &token)
+                .await,
+        )[0]
+        .clone();
+        if message["purged_at"].is_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(message["status"], "sent");
+    assert!(message["recipients"].is_null(), "{message}");
+}
+
+#[tokio::test]
+async fn without_smtp_every_message_lands_in_the_mailbox_folder() {
+    let app = spawn_app().await;
+    app.create_dealer("abc-motors").await;
+    queue(&app, |conn, dealer, brand| {
+        emails::one_time_code_email(conn, brand, dealer, "fred@sea.com", "111222")?;
+        emails::one_time_code_sms(conn, brand, dealer, "+27836567788", "333444")?;
+        Ok(())
+    });
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut files = Vec::new();
+    while files.len() < 2 && tokio::time::Instant::now() < deadline {
+        files = std::fs::read_dir(&app.mailbox)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+                    .collect()
+            })
+            .unwrap_or_default();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let eml = std::fs::read(&files[0]).unwrap();
+    assert!(files[0].to_string_lossy().ends_with("-one_time_code.eml"));
+    let parsed = mail_parser::MessageParser::default().parse(&eml).unwrap();
+    assert_eq!(
+        parsed.subject(),
+        Some("Your abc-motors name verification code")
+    );
+    assert!(parsed.body_text(0).unwrap().contains("111222"));
+    let sms = std::fs::read_to_string(&files[1]).unwrap();
+    assert!(files[1]
+        .to_string_lossy()
+        .ends_with("-one_time_code.sms.txt"));
+    assert!(sms.starts_with("To: +27836567788\n"), "{sms}");
+    assert!(
+        sms.contains("333444 is your abc-motors name /pi verification code"),
+        "{sms}"
+    );
+}
+
+#[tokio::test]
+async fn sms_go_to_the_http_gateway_with_the_bearer_token() {
+    let gateway = crate::sms_gateway::SmsGateway::start().await;
+    let url = gateway.url();
+    let app = spawn_app_with(|c| {
+        c.notify.sms_url = Some(url);
+        c.notify.sms_token = Some("gateway-token".into());
+    })
+    .await;
+    app.create_dealer("abc-motors").await;
+    queue(&app, |conn, dealer, brand| {
+        emails::one_time_code_sms(conn, brand, dealer, "+27836567788", "555666").map(|_| ())
+    });
+    let received = gateway.wait_for(1, WAIT).await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(
+        received[0].authorization.as_deref(),
+        Some("Bearer gateway-token")
+    );
+    assert_eq!(received[0].body["to"], "+27836567788");
+    assert!(received[0].body["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("555666 is your"));
+}
+
+#[tokio::test]
+async fn the_listing_is_scoped_filtered_and_measured() {
+    let sink = SmtpSink::start().await;
+    let app = smtp_app(&sink).await;
+    app.create_dealer("xyz-motors").await;
+    queue(&app, |conn, dealer, brand| {
+        emails::lookup_not_found(conn, brand, dealer, "0730489055").map(|_| ())
+    });
+    sink.wait_for(1, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let token = dealer("abc-motors");
+    let sent = app
+        .get("/v1/dealers/abc-motors/notifications?status=sent", &token)
+        .await;
+    assert_eq!(listed(&sent).len(), 1);
+    let pending = app
+        .get(
+            "/v1/dealers/abc-motors/notifications?status=pending",
+            &token,
+        )
+        .await;
+    assert_eq!(listed(&pending).len(), 0);
+    app.get("/v1/dealers/abc-motors/notifications?status=lost", &token)
+        .await
+        .assert_field_refused("status");
+    let theirs = app
+        .get(
+            "/v1/dealers/xyz-motors/notifications",
+            &dealer("xyz-motors"),
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert_eq!(listed(&theirs).len(), 0);
+    app.get(
+        "/v1/dealers/abc-motors/notifications",
+        &dealer("xyz-motors"),
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND);
+    app.get(
+        "/v1/dealers/abc-motors/notifications",
+        &sign(&claims("operator", &["abc-motors"])),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN);
+
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("outbox_delivery_latency_seconds_count 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"outbox_delivery_attempts_total{outcome="delivered"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("outbox_messages{status=\"pending\"}"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_crashed_workers_claim_expires_and_another_delivers() {
+    let sink = SmtpSink::start().await;
+    let app = smtp_app(&sink).await;
+    // A replica claims the message and dies holding it, its lease one second long.
+    let pool = app.pool();
+    let mut conn = pool.get().unwrap();
+    let claimed = db::write_transaction(&mut conn, |conn| {
+        let dealer = db::dealers::find(conn, "abc-motors")?.unwrap();
+        emails::lookup_not_found(conn, &branding(), &dealer, "0730489055")?;
+        let now = db::now();
+        db::backend::claim_due_messages(conn, "crashed-replica", now, now + chrono::Duration::seconds(1), 10)
+    })
+    .unwrap();
+    assert_eq!(claimed.len(), 1);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(sink.messages().is_empty(), "delivered while another worker held the claim");
+    let received = sink.wait_for(1, WAIT).await;
+    assert_eq!(received.len(), 1, "the expired claim was not taken over");
+}

@@ -309,22 +309,9 @@ async fn an_smtp_outage_loses_nothing_and_sends_nothing_twice() {
 
     // SMTP comes back on the same port.
     let sink = SmtpSink::start_on(port).await;
-    sink.wait_for(COUNT, Duration::from_secs(30)).await;
-    // A little longer, so that a duplicate would have time to arrive.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let received = sink.messages();
-    let mut ids: Vec<String> = received.iter().map(|m| m.message_id()).collect();
-    ids.sort();
-    ids.dedup();
-    println!(
-        "SMTP outage: queued {COUNT}, delivered {}, distinct {}, lost {}, duplicates {}",
-        received.len(),
-        ids.len(),
-        COUNT - ids.len(),
-        received.len() - ids.len()
-    );
-    assert_eq!(received.len(), COUNT, "lost or duplicated");
-    assert_eq!(ids.len(), COUNT, "a message arrived twice");
+    let tally = sink.tally(COUNT, Duration::from_secs(30)).await;
+    println!("SMTP outage: {tally}");
+    assert_eq!((tally.delivered, tally.distinct), (COUNT, COUNT), "{tally}");
     let sent = app
         .get("/v1/dealers/abc-motors/notifications?status=sent", &token)
         .await;
@@ -350,34 +337,13 @@ async fn two_workers_on_one_database_deliver_each_message_once() {
         }
         Ok(())
     });
-    sink.wait_for(COUNT, Duration::from_secs(60)).await;
-    // A little longer, so that a duplicate would have time to arrive.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let received = sink.messages();
-    let mut ids: Vec<String> = received.iter().map(|m| m.message_id()).collect();
-    ids.sort();
-    ids.dedup();
-    println!(
-        "two workers: queued {COUNT}, delivered {}, distinct {}, lost {}, duplicates {}",
-        received.len(),
-        ids.len(),
-        COUNT - ids.len(),
-        received.len() - ids.len()
-    );
-    assert_eq!(ids.len(), COUNT, "lost messages");
-    assert_eq!(received.len(), COUNT, "duplicated messages");
+    let tally = sink.tally(COUNT, Duration::from_secs(60)).await;
+    println!("two workers: {tally}");
+    assert_eq!((tally.delivered, tally.distinct), (COUNT, COUNT), "{tally}");
     // Both replicas took part, and their counts add up.
     let mut shares = Vec::new();
     for server in [&app, &replica] {
-        let metrics = server
-            .client
-            .get(format!("{}/metrics", server.address))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = server.metrics().await;
         let delivered = metrics
             .lines()
             .find(|l| l.starts_with(r#"outbox_delivery_attempts_total{outcome="delivered"}"#))
@@ -596,15 +562,7 @@ async fn the_listing_is_scoped_filtered_and_measured() {
     .await
     .assert_problem(StatusCode::FORBIDDEN);
 
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("outbox_delivery_latency_seconds_count 1"),
         "{metrics}"
@@ -630,12 +588,21 @@ async fn a_crashed_workers_claim_expires_and_another_delivers() {
         let dealer = db::dealers::find(conn, "abc-motors")?.unwrap();
         emails::lookup_not_found(conn, &branding(), &dealer, "0730489055")?;
         let now = db::now();
-        db::backend::claim_due_messages(conn, "crashed-replica", now, now + chrono::Duration::seconds(1), 10)
+        db::backend::claim_due_messages(
+            conn,
+            "crashed-replica",
+            now,
+            now + chrono::Duration::seconds(1),
+            10,
+        )
     })
     .unwrap();
     assert_eq!(claimed.len(), 1);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(sink.messages().is_empty(), "delivered while another worker held the claim");
+    assert!(
+        sink.messages().is_empty(),
+        "delivered while another worker held the claim"
+    );
     let received = sink.wait_for(1, WAIT).await;
     assert_eq!(received.len(), 1, "the expired claim was not taken over");
 }

@@ -19,15 +19,7 @@ async fn metrics_count_requests_per_route() {
     app.create_dealer("abc-motors").await;
     app.get("/v1/dealers/abc-motors/customers", &dealer("abc-motors"))
         .await;
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains(r#"http_requests_total{method="POST",route="/v1/dealers",status="201"} 1"#),
         "{text}"

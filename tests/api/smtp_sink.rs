@@ -25,6 +25,27 @@ impl Received {
     }
 }
 
+/// What arrived of what was expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    pub expected: usize,
+    pub delivered: usize,
+    pub distinct: usize,
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "queued {}, delivered {}, lost {}, duplicates {}",
+            self.expected,
+            self.delivered,
+            self.expected.saturating_sub(self.distinct),
+            self.delivered - self.distinct
+        )
+    }
+}
+
 pub struct SmtpSink {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
@@ -70,6 +91,22 @@ impl SmtpSink {
 
     pub fn messages(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
+    }
+
+    /// Waits for `expected` messages, and a little longer so that a duplicate would have time
+    /// to arrive, then counts what arrived and how many distinct Message-IDs that was.
+    pub async fn tally(&self, expected: usize, within: Duration) -> Tally {
+        self.wait_for(expected, within).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let received = self.messages();
+        let mut ids: Vec<String> = received.iter().map(Received::message_id).collect();
+        ids.sort();
+        ids.dedup();
+        Tally {
+            expected,
+            delivered: received.len(),
+            distinct: ids.len(),
+        }
     }
 
     /// Waits until at least `count` messages arrived (or the time is up) and returns them.

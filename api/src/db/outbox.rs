@@ -165,25 +165,19 @@ pub fn purge_finished(
     finished_before: NaiveDateTime,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let finished = outbox::purged_at.is_null().and(
-        outbox::status
-            .eq(SENT)
-            .and(outbox::sent_at.le(finished_before))
-            .or(outbox::status
-                .eq(FAILED)
-                .and(outbox::next_attempt_at.le(finished_before))),
-    );
-    diesel::delete(
-        contents::table
-            .filter(contents::message_id.eq_any(outbox::table.filter(finished).select(outbox::id))),
-    )
-    .execute(conn)?;
-    diesel::update(outbox::table.filter(finished))
-        .set((
-            outbox::purged_at.eq(Some(now)),
-            outbox::last_error.eq(None::<String>),
-        ))
-        .execute(conn)
+    let ids: Vec<i64> = outbox::table
+        .filter(outbox::purged_at.is_null())
+        .filter(
+            outbox::status
+                .eq(SENT)
+                .and(outbox::sent_at.le(finished_before))
+                .or(outbox::status
+                    .eq(FAILED)
+                    .and(outbox::next_attempt_at.le(finished_before))),
+        )
+        .select(outbox::id)
+        .load(conn)?;
+    purge(conn, &ids, now)
 }
 
 /// Deletes the content of every message about a customer that is not waiting to be sent
@@ -193,21 +187,28 @@ pub fn purge_customer(
     customer_id: i64,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let done = outbox::customer_id
-        .eq(customer_id)
-        .and(outbox::purged_at.is_null())
-        .and(outbox::status.ne(PENDING));
-    diesel::delete(
-        contents::table
-            .filter(contents::message_id.eq_any(outbox::table.filter(done).select(outbox::id))),
-    )
-    .execute(conn)?;
-    diesel::update(outbox::table.filter(done))
-        .set((
-            outbox::purged_at.eq(Some(now)),
-            outbox::last_error.eq(None::<String>),
-        ))
-        .execute(conn)
+    let ids: Vec<i64> = outbox::table
+        .filter(outbox::customer_id.eq(customer_id))
+        .filter(outbox::purged_at.is_null())
+        .filter(outbox::status.ne(PENDING))
+        .select(outbox::id)
+        .load(conn)?;
+    purge(conn, &ids, now)
+}
+
+/// Deletes the contents of `ids` and marks them purged, in chunks that stay within SQLite's
+/// limit on bound values.
+fn purge(conn: &mut DbConnection, ids: &[i64], now: NaiveDateTime) -> QueryResult<usize> {
+    for chunk in ids.chunks(1000) {
+        diesel::delete(contents::table.filter(contents::message_id.eq_any(chunk))).execute(conn)?;
+        diesel::update(outbox::table.filter(outbox::id.eq_any(chunk)))
+            .set((
+                outbox::purged_at.eq(Some(now)),
+                outbox::last_error.eq(None::<String>),
+            ))
+            .execute(conn)?;
+    }
+    Ok(ids.len())
 }
 
 /// A keyset page of a dealer's messages, newest last, optionally of one status.

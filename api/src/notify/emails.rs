@@ -92,6 +92,29 @@ pub fn one_time_code_sms(
     enqueue(conn, branding, message)
 }
 
+/// Queues an email about a dealer's customer (or lookup) to the dealer's key contacts.
+fn to_key_contacts(
+    conn: &mut DbConnection,
+    branding: &Branding,
+    dealer: &DealerRow,
+    customer_id: Option<i64>,
+    kind: MessageKind,
+    subject: String,
+    (text, html): (String, String),
+) -> QueryResult<i64> {
+    let message = NewMessage {
+        dealer_id: dealer.id.clone(),
+        customer_id,
+        kind,
+        channel: Channel::Email,
+        recipients: key_contact_emails(dealer),
+        subject: Some(subject),
+        text,
+        html: Some(html),
+    };
+    enqueue(conn, branding, message)
+}
+
 /// "POPIA /pi Lookup NOT FOUND", to the dealer's key contacts.
 pub fn lookup_not_found(
     conn: &mut DbConnection,
@@ -104,23 +127,26 @@ pub fn lookup_not_found(
         identifier: identifier.to_owned(),
     };
     let brand = &branding.brand;
-    let message = NewMessage {
-        dealer_id: dealer.id.clone(),
-        customer_id: None,
-        kind: MessageKind::LookupNotFound,
-        channel: Channel::Email,
-        recipients: key_contact_emails(dealer),
-        subject: Some("POPIA /pi Lookup NOT FOUND".into()),
-        text: render(LookupNotFoundText {
+    let bodies = (
+        render(LookupNotFoundText {
             brand,
             facts: &facts,
         })?,
-        html: Some(render(LookupNotFoundHtml {
+        render(LookupNotFoundHtml {
             brand,
             facts: &facts,
-        })?),
-    };
-    enqueue(conn, branding, message)
+        })?,
+    );
+    let subject = "POPIA /pi Lookup NOT FOUND".to_owned();
+    to_key_contacts(
+        conn,
+        branding,
+        dealer,
+        None,
+        MessageKind::LookupNotFound,
+        subject,
+        bodies,
+    )
 }
 
 /// "POPIA Customer withdraws consent to process | {first} {last}", to the key contacts.
@@ -132,20 +158,24 @@ pub fn consent_withdrawn(
     facts: &ConsentWithdrawn,
 ) -> QueryResult<i64> {
     let brand = &branding.brand;
-    let message = NewMessage {
-        dealer_id: dealer.id.clone(),
-        customer_id: Some(customer_id),
-        kind: MessageKind::ConsentWithdrawn,
-        channel: Channel::Email,
-        recipients: key_contact_emails(dealer),
-        subject: Some(format!(
-            "POPIA Customer withdraws consent to process | {} {}",
-            facts.first_name, facts.last_name
-        )),
-        text: render(ConsentWithdrawnText { brand, facts })?,
-        html: Some(render(ConsentWithdrawnHtml { brand, facts })?),
-    };
-    enqueue(conn, branding, message)
+    let bodies = (
+        render(ConsentWithdrawnText { brand, facts })?,
+        render(ConsentWithdrawnHtml { brand, facts })?,
+    );
+    let subject = format!(
+        "POPIA Customer withdraws consent to process | {} {}",
+        facts.first_name, facts.last_name
+    );
+    let kind = MessageKind::ConsentWithdrawn;
+    to_key_contacts(
+        conn,
+        branding,
+        dealer,
+        Some(customer_id),
+        kind,
+        subject,
+        bodies,
+    )
 }
 
 /// "POPIA Customer alters information | {first} {last}", to the key contacts.
@@ -157,20 +187,24 @@ pub fn details_altered(
     facts: &DetailsAltered,
 ) -> QueryResult<i64> {
     let brand = &branding.brand;
-    let message = NewMessage {
-        dealer_id: dealer.id.clone(),
-        customer_id: Some(customer_id),
-        kind: MessageKind::DetailsAltered,
-        channel: Channel::Email,
-        recipients: key_contact_emails(dealer),
-        subject: Some(format!(
-            "POPIA Customer alters information | {} {}",
-            facts.first_name, facts.last_name
-        )),
-        text: render(DetailsAlteredText { brand, facts })?,
-        html: Some(render(DetailsAlteredHtml { brand, facts })?),
-    };
-    enqueue(conn, branding, message)
+    let bodies = (
+        render(DetailsAlteredText { brand, facts })?,
+        render(DetailsAlteredHtml { brand, facts })?,
+    );
+    let subject = format!(
+        "POPIA Customer alters information | {} {}",
+        facts.first_name, facts.last_name
+    );
+    let kind = MessageKind::DetailsAltered;
+    to_key_contacts(
+        conn,
+        branding,
+        dealer,
+        Some(customer_id),
+        kind,
+        subject,
+        bodies,
+    )
 }
 
 /// "{brand} De-identify Alert: {recipient}", to one salesperson whose active leads are affected.

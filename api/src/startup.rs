@@ -10,7 +10,7 @@ use anyhow::Context;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::Keys;
+use crate::auth::{KeyedHasher, Keys};
 use crate::config::Config;
 use crate::db::{self, Pool};
 use crate::http::fallback::{self, RouteTable};
@@ -61,7 +61,9 @@ impl Application {
         let worker = Worker::new(pool.clone(), &config.notify, outbox_metrics)?;
         let worker = config.notify.delivery.enabled.then(|| worker.spawn());
         let branding = Branding::new(&config.brand, &config.notify.mail_from);
-        let server = server(listener, pool, keys, metrics, branding)?;
+        let hasher = KeyedHasher::derive(&config.jwt.secret);
+        service::maintenance::spawn(pool.clone(), std::time::Duration::from_secs(300));
+        let server = server(listener, pool, keys, hasher, metrics, branding)?;
         Ok(Application {
             port,
             server,
@@ -88,6 +90,7 @@ fn server(
     listener: TcpListener,
     pool: Pool,
     keys: Keys,
+    hasher: KeyedHasher,
     metrics: Metrics,
     branding: Branding,
 ) -> anyhow::Result<Server> {
@@ -96,6 +99,7 @@ fn server(
     let routes = web::Data::new(RouteTable::from_document(&document));
     let metrics = web::Data::new(metrics);
     let branding = web::Data::new(branding);
+    let hasher = web::Data::new(hasher);
     let pool = web::Data::new(pool);
     let keys = web::Data::new(keys);
     let server = HttpServer::new(move || {
@@ -104,6 +108,7 @@ fn server(
             .app_data(keys.clone())
             .app_data(metrics.clone())
             .app_data(branding.clone())
+            .app_data(hasher.clone())
             .app_data(routes.clone())
             .app_data(yaml.clone())
             .app_data(

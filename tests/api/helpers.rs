@@ -175,6 +175,13 @@ pub fn admin() -> String {
     sign(&claims("admin", &[]))
 }
 
+/// A `subject` token as the service issues after verification (for tests that skip the code).
+pub fn subject(dealer: &str, email: &str) -> String {
+    let mut claims = claims("subject", &[dealer]);
+    claims["pi"] = json!({ "email": email });
+    sign(&claims)
+}
+
 pub fn dealer(id: &str) -> String {
     sign(&claims("dealer", &[id]))
 }

@@ -4,7 +4,7 @@
 
 use super::claims::Role;
 use super::principal::Principal;
-use crate::domain::DealerId;
+use crate::domain::{DealerId, Identifier};
 use crate::http::problem::ApiError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +44,13 @@ impl Principal {
         } else {
             Err(ApiError::Forbidden)
         }
+    }
+
+    /// The verified identifier of a `subject` on `dealer`: the /pi endpoints' access check.
+    pub fn authorize_subject(&self, dealer: &str) -> Result<(DealerId, Identifier), ApiError> {
+        let dealer = self.authorize(Capability::Pi, dealer)?;
+        let identifier = self.identifier.clone().ok_or(ApiError::Forbidden)?;
+        Ok((dealer, identifier))
     }
 
     /// May this caller use `capability` on `dealer` (the raw path segment)? Returns the parsed

@@ -38,6 +38,18 @@ pub struct Claims {
     pub role: Role,
     #[serde(default)]
     pub dealers: Vec<String>,
+    /// For a `subject` token: the email or mobile the holder proved control of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pi: Option<PiClaim>,
+}
+
+/// The verified identifier of a `subject` token: exactly one of the two.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PiClaim {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
 }
 
 /// The claims read from a verified token. `iss`, `aud` and `exp` are checked by the verifier
@@ -48,4 +60,6 @@ pub struct VerifiedClaims {
     pub role: Role,
     #[serde(default)]
     pub dealers: Vec<String>,
+    #[serde(default)]
+    pub pi: Option<PiClaim>,
 }

@@ -16,7 +16,8 @@ use jsonwebtoken::{
 };
 use rand::Rng;
 
-use super::claims::{Claims, Role, VerifiedClaims};
+use super::claims::{Claims, PiClaim, Role, VerifiedClaims};
+use crate::domain::Identifier;
 
 /// The shortest HS256 secret accepted (RFC 7518 §3.2: at least the hash size).
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -89,6 +90,38 @@ impl Keys {
         sub: &str,
         ttl: Duration,
     ) -> anyhow::Result<(String, i64)> {
+        self.sign(role, dealers, sub, ttl, None)
+    }
+
+    /// Signs a `subject` token: one dealer, one verified identifier.
+    pub fn issue_subject(
+        &self,
+        dealer: &str,
+        identifier: &Identifier,
+        sub: &str,
+        ttl: Duration,
+    ) -> anyhow::Result<(String, i64)> {
+        let pi = match identifier {
+            Identifier::Email(email) => PiClaim {
+                email: Some(email.as_str().to_owned()),
+                mobile: None,
+            },
+            Identifier::Mobile(mobile) => PiClaim {
+                email: None,
+                mobile: Some(mobile.as_str().to_owned()),
+            },
+        };
+        self.sign(Role::Subject, vec![dealer.to_owned()], sub, ttl, Some(pi))
+    }
+
+    fn sign(
+        &self,
+        role: Role,
+        dealers: Vec<String>,
+        sub: &str,
+        ttl: Duration,
+        pi: Option<PiClaim>,
+    ) -> anyhow::Result<(String, i64)> {
         let now = chrono::Utc::now().timestamp();
         let exp = now + i64::try_from(ttl.as_secs()).context("ttl too long")?;
         let claims = Claims {
@@ -100,6 +133,7 @@ impl Keys {
             jti: format!("{:032x}", rand::rng().random::<u128>()),
             role,
             dealers,
+            pi,
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
         Ok((token, exp))

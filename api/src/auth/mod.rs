@@ -3,10 +3,12 @@
 
 pub mod access;
 pub mod claims;
+pub mod keyed_hash;
 pub mod keys;
 pub mod principal;
 
 pub use access::Capability;
 pub use claims::Role;
+pub use keyed_hash::KeyedHasher;
 pub use keys::{JwtSettings, Keys};
 pub use principal::Principal;

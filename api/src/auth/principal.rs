@@ -6,6 +6,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use super::claims::Role;
 use super::keys::Keys;
 use crate::domain::events::Actor;
+use crate::domain::Identifier;
 use crate::http::problem::ApiError;
 
 /// The verified caller of a request.
@@ -15,6 +16,8 @@ pub struct Principal {
     pub sub: String,
     /// The dealers this token is scoped to (every dealer for an admin).
     pub dealers: Vec<String>,
+    /// For a `subject`: the email or mobile they proved control of.
+    pub identifier: Option<Identifier>,
 }
 
 impl Principal {
@@ -58,9 +61,20 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
         tracing::info!(%reason, "token refused");
         ApiError::Unauthorized("the bearer token is invalid or expired".into())
     })?;
+    let identifier = match (&claims.role, &claims.pi) {
+        (Role::Subject, Some(pi)) => Some(
+            Identifier::from_parts(pi.email.as_deref(), pi.mobile.as_deref())
+                .map_err(|_| ApiError::Unauthorized("the subject token names no identifier".into()))?,
+        ),
+        (Role::Subject, None) => {
+            return Err(ApiError::Unauthorized("the subject token names no identifier".into()))
+        }
+        _ => None,
+    };
     Ok(Principal {
         role: claims.role,
         sub: claims.sub,
         dealers: claims.dealers,
+        identifier,
     })
 }

@@ -83,3 +83,60 @@ pub fn list(
     }
     Ok(Page::from_overfetch(query.load(conn)?, limit))
 }
+
+/// The dealer's records that hold any of these emails or mobiles and are not de-identified.
+pub fn matching(
+    conn: &mut DbConnection,
+    dealer: &str,
+    emails: &[String],
+    mobiles: &[String],
+) -> QueryResult<Vec<CustomerRow>> {
+    customers::table
+        .filter(customers::dealer_id.eq(dealer))
+        .filter(customers::deidentified_at.is_null())
+        .filter(
+            customers::email
+                .eq_any(emails)
+                .or(customers::mobile.eq_any(mobiles)),
+        )
+        .select(CustomerRow::as_select())
+        .order(customers::id.asc())
+        .load(conn)
+}
+
+/// The personal fields an amendment may change.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = customers)]
+pub struct CustomerChanges {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub mobile: Option<String>,
+    pub consent_process: Option<bool>,
+    pub consent_market: Option<bool>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+pub fn update(conn: &mut DbConnection, id: i64, changes: &CustomerChanges) -> QueryResult<CustomerRow> {
+    diesel::update(customers::table.find(id))
+        .set(changes)
+        .returning(customers::all_columns)
+        .get_result(conn)
+}
+
+/// Clears every personal field; the id stays. Both consents become false.
+pub fn deidentify(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(customers::table.find(id))
+        .set((
+            customers::first_name.eq(None::<String>),
+            customers::last_name.eq(None::<String>),
+            customers::email.eq(None::<String>),
+            customers::mobile.eq(None::<String>),
+            customers::consent_source.eq(None::<String>),
+            customers::consent_process.eq(false),
+            customers::consent_market.eq(false),
+            customers::deidentified_at.eq(Some(at)),
+            customers::updated_at.eq(at),
+        ))
+        .execute(conn)
+}

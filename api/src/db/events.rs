@@ -36,15 +36,14 @@ struct NewEventRow<'a> {
     occurred_at: NaiveDateTime,
 }
 
-/// Records an event in the caller's transaction, after taking the dealer's feed lock (see
-/// `backend::lock_dealer_feed`): events commit in id order.
+/// Records an event in the caller's transaction, which must be a `db::dealer_transaction`
+/// (it holds the dealer's lock, so events commit in id order).
 pub fn record(
     conn: &mut DbConnection,
     dealer: &str,
     event: &NewEvent,
     at: NaiveDateTime,
 ) -> QueryResult<i64> {
-    super::backend::lock_dealer_feed(conn, dealer)?;
     let row = NewEventRow {
         dealer_id: dealer,
         customer_id: event.customer_id,
@@ -86,4 +85,32 @@ pub fn list(
 /// Serialises an event's parts: plain vectors of strings and numbers, which cannot fail.
 fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
+}
+
+/// What every earlier value of a de-identified customer's events reads.
+pub const REDACTED: &str = "[de-identified]";
+
+/// Rewrites every `was`/`now` of the customer's events to [`REDACTED`]; the events stay.
+pub fn redact_customer(conn: &mut DbConnection, customer_id: i64) -> QueryResult<usize> {
+    use crate::domain::events::FieldChange;
+    let rows: Vec<(i64, String)> = change_events::table
+        .filter(change_events::customer_id.eq(customer_id))
+        .select((change_events::id, change_events::changes))
+        .load(conn)?;
+    let redact = |value: Option<String>| value.map(|_| REDACTED.to_owned());
+    for (id, changes) in &rows {
+        let changes: Vec<FieldChange> = serde_json::from_str(changes).unwrap_or_default();
+        let redacted: Vec<FieldChange> = changes
+            .into_iter()
+            .map(|c| FieldChange {
+                field: c.field,
+                was: redact(c.was),
+                now: redact(c.now),
+            })
+            .collect();
+        diesel::update(change_events::table.find(id))
+            .set(change_events::changes.eq(to_json(&redacted)))
+            .execute(conn)?;
+    }
+    Ok(rows.len())
 }

@@ -74,3 +74,21 @@ pub fn update(conn: &mut DbConnection, id: i64, changes: &LeadChanges) -> QueryR
         .returning(leads::all_columns)
         .get_result(conn)
 }
+
+/// A de-identified customer's leads: active ones become lost, and the customer's free text is
+/// cleared from all of them. Returns the ids of the leads that were active.
+pub fn lose_and_clear(conn: &mut DbConnection, customer_id: i64, at: NaiveDateTime) -> QueryResult<Vec<i64>> {
+    let active: Vec<i64> = leads::table
+        .filter(leads::customer_id.eq(customer_id))
+        .filter(leads::status.eq("active"))
+        .select(leads::id)
+        .order(leads::id.asc())
+        .load(conn)?;
+    diesel::update(leads::table.filter(leads::id.eq_any(&active)))
+        .set((leads::status.eq("lost"), leads::updated_at.eq(at)))
+        .execute(conn)?;
+    diesel::update(leads::table.filter(leads::customer_id.eq(customer_id)))
+        .set(leads::message.eq(None::<String>))
+        .execute(conn)?;
+    Ok(active)
+}

@@ -1,12 +1,15 @@
 //! Storage: the connection pool, the per-backend module and one file of queries per table.
 
 pub mod backend;
+pub mod blacklists;
 pub mod customers;
 pub mod dealers;
 pub mod events;
 pub mod leads;
+pub mod lookup_alerts;
 pub mod outbox;
 pub mod schema;
+pub mod verifications;
 
 use std::time::Duration;
 
@@ -43,6 +46,24 @@ pub fn connect(url: &str, max_size: u32) -> anyhow::Result<Pool> {
 pub fn migrate(pool: &Pool) -> anyhow::Result<()> {
     let mut conn = pool.get()?;
     backend::run_migrations(&mut conn).map_err(|e| anyhow::anyhow!("migrations failed: {e}"))
+}
+
+/// Runs `f` in a write transaction that first takes the dealer's write lock (on PostgreSQL;
+/// SQLite has one writer anyway). Every action that changes a dealer's data goes through here:
+/// its reads and writes cannot interleave with another action's on the same dealer (an
+/// amendment racing a withdrawal), and its change events commit in id order.
+pub fn dealer_transaction<T, E>(
+    conn: &mut DbConnection,
+    dealer: &str,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    write_transaction(conn, |conn| {
+        backend::lock_dealer_feed(conn, dealer)?;
+        f(conn)
+    })
 }
 
 /// Runs blocking database work on actix's blocking thread pool, never on an async worker.

@@ -96,11 +96,58 @@ diesel::table! {
 
 diesel::joinable!(outbox_contents -> outbox_messages (message_id));
 
+
+diesel::table! {
+    verifications (id) {
+        id -> Text,
+        dealer_id -> Text,
+        channel -> Text,
+        identifier -> Text,
+        identifier_key -> Text,
+        client_key -> Text,
+        code_hash -> Text,
+        attempts -> Integer,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    lookup_alerts (dealer_id, identifier_key, day) {
+        dealer_id -> Text,
+        identifier_key -> Text,
+        day -> Date,
+    }
+}
+
+diesel::table! {
+    blacklist_emails (dealer_id, value) {
+        dealer_id -> Text,
+        value -> Text,
+        added_on -> Date,
+        removed_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    blacklist_mobiles (dealer_id, value) {
+        dealer_id -> Text,
+        value -> Text,
+        added_on -> Date,
+        removed_on -> Nullable<Date>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     dealers,
     customers,
     leads,
     change_events,
     outbox_messages,
-    outbox_contents
+    outbox_contents,
+    verifications,
+    lookup_alerts,
+    blacklist_emails,
+    blacklist_mobiles
 );

@@ -4,12 +4,14 @@
 pub mod dealer_id;
 pub mod email;
 pub mod events;
+pub mod identifier;
 pub mod mobile;
 pub mod person_name;
 pub mod text;
 
 pub use dealer_id::DealerId;
 pub use email::Email;
+pub use identifier::Identifier;
 pub use mobile::Mobile;
 pub use person_name::PersonName;
 

@@ -1,4 +1,5 @@
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -7,13 +8,16 @@ use validator::Validate;
 use super::extract::{ValidJson, ValidQuery};
 use super::leads::Lead;
 use super::pagination::{self, Page};
-use super::problem::ApiError;
-use crate::auth::{Capability, Principal};
+use super::problem::{ApiError, Problem};
+use crate::auth::{Capability, KeyedHasher, Principal};
 use crate::db::customers::{CustomerFilter, CustomerRow};
 use crate::db::{self, Pool};
 use crate::domain::events::Channel;
-use crate::domain::{rule, Email, Mobile, PersonName};
+use crate::domain::{rule, DealerId, Email, Identifier, Mobile, PersonName};
+use crate::notify::Branding;
+use crate::service::amendment::{self, AmendRequest, Amendment};
 use crate::service::customers::{self as service, NewCustomer};
+use crate::service::withdrawal;
 
 /// A core customer record. After a withdrawal of consent the personal fields are null, the
 /// id stays and `deidentified_at` is set.
@@ -241,4 +245,173 @@ pub async fn get_customer(
     .await?;
     let leads = leads.into_iter().map(Lead::from).collect();
     Ok(web::Json(Customer::from_row(customer, Some(leads))))
+}
+
+/// New values for a customer; absent fields stay as they are. Consent to process can be given
+/// here but not taken away: that is a withdrawal.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AmendCustomer {
+    #[validate(custom(function = "valid_person_name"))]
+    #[schema(min_length = 1, max_length = 100)]
+    pub first_name: Option<String>,
+    #[validate(custom(function = "valid_person_name"))]
+    #[schema(min_length = 1, max_length = 100)]
+    pub last_name: Option<String>,
+    #[validate(custom(function = "valid_email"))]
+    #[schema(format = "email", max_length = 254)]
+    pub email: Option<String>,
+    #[validate(custom(function = "valid_mobile"))]
+    #[schema(max_length = 32)]
+    pub mobile: Option<String>,
+    /// Only `true`; `false` is refused with a pointer to withdraw-consent.
+    pub consent_process: Option<bool>,
+    pub consent_market: Option<bool>,
+}
+
+/// Why the customer withdrew. Not stored: free text may identify them.
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawConsent {
+    #[validate(length(max = 500))]
+    #[schema(max_length = 500)]
+    pub reason: Option<String>,
+}
+
+/// What a withdrawal did.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Withdrawal {
+    /// The records de-identified (the asked-for one again, if it already was).
+    pub customer_ids: Vec<i64>,
+    /// The leads that were active and are now lost.
+    pub lead_ids_lost: Vec<i64>,
+    /// When the records were de-identified; null when nothing was held.
+    pub deidentified_at: Option<DateTime<Utc>>,
+}
+
+impl From<withdrawal::Withdrawal> for Withdrawal {
+    fn from(done: withdrawal::Withdrawal) -> Self {
+        Withdrawal {
+            customer_ids: done.customer_ids,
+            lead_ids_lost: done.lead_ids_lost,
+            deidentified_at: done.deidentified_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+/// Builds the amendment both channels share, from the body and the `If-Match` header.
+pub(super) fn amendment_request(
+    req: &HttpRequest,
+    principal: &Principal,
+    customer_id: i64,
+    body: AmendCustomer,
+    scope: Option<Identifier>,
+    channel: Channel,
+) -> Result<AmendRequest, ApiError> {
+    let amendment = Amendment {
+        first_name: parsed_optional("first_name", body.first_name.as_deref(), PersonName::parse)?,
+        last_name: parsed_optional("last_name", body.last_name.as_deref(), PersonName::parse)?,
+        email: parsed_optional("email", body.email.as_deref(), Email::parse)?,
+        mobile: parsed_optional("mobile", body.mobile.as_deref(), Mobile::parse)?,
+        consent_process: body.consent_process,
+        consent_market: body.consent_market,
+    };
+    let if_match = req
+        .headers()
+        .get(header::IF_MATCH)
+        .map(|v| v.to_str().map(str::to_owned))
+        .transpose()
+        .map_err(|_| ApiError::BadRequest("If-Match is not a valid header value".into()))?;
+    Ok(AmendRequest {
+        customer_id,
+        amendment,
+        if_match,
+        scope,
+        actor: principal.actor(),
+        channel,
+    })
+}
+
+/// Runs an amendment and answers with the customer, its leads and its new ETag.
+pub(super) async fn respond_with_customer(
+    pool: &web::Data<Pool>,
+    branding: &web::Data<Branding>,
+    dealer: DealerId,
+    request: AmendRequest,
+) -> Result<HttpResponse, ApiError> {
+    let branding = branding.clone();
+    let (customer, leads) = db::run(pool, move |conn| {
+        let customer = amendment::amend(conn, &branding, &dealer, request)?;
+        let leads = db::leads::for_customer(conn, customer.id)?;
+        Ok((customer, leads))
+    })
+    .await?;
+    Ok(with_etag(customer, leads))
+}
+
+fn with_etag(customer: CustomerRow, leads: Vec<db::leads::LeadRow>) -> HttpResponse {
+    let tag = amendment::etag(&customer);
+    let leads = leads.into_iter().map(Lead::from).collect();
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, tag))
+        .json(Customer::from_row(customer, Some(leads)))
+}
+
+/// Amend a customer's details or marketing consent.
+#[utoipa::path(
+    operation_id = "amend_customer",
+    tag = "customers",
+    params(("dealer" = String, Path, description = "The dealer's id"),
+           ("id" = i64, Path, description = "The core customer id"),
+           ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the record changed since")),
+    request_body = AmendCustomer,
+    responses(
+        (status = 200, description = "The customer as amended (unchanged when nothing changed)", body = Customer),
+        (status = 409, description = "The new email or mobile is on the blacklist", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The customer withdrew consent and was de-identified", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The customer changed since the ETag was read", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[patch("/v1/dealers/{dealer}/customers/{id}")]
+pub async fn amend_customer(
+    req: HttpRequest,
+    principal: Principal,
+    pool: web::Data<Pool>,
+    branding: web::Data<Branding>,
+    path: web::Path<(String, i64)>,
+    body: ValidJson<AmendCustomer>,
+) -> Result<HttpResponse, ApiError> {
+    let (dealer, id) = path.into_inner();
+    let dealer = principal.authorize(Capability::DealerData, &dealer)?;
+    let request = amendment_request(&req, &principal, id, body.0, None, Channel::Api)?;
+    respond_with_customer(&pool, &branding, dealer, request).await
+}
+
+/// Withdraw a customer's consent to process (a customer who phoned in): the record, and every
+/// record sharing its email or mobile, is de-identified.
+#[utoipa::path(
+    operation_id = "withdraw_consent",
+    tag = "customers",
+    params(("dealer" = String, Path, description = "The dealer's id"),
+           ("id" = i64, Path, description = "The core customer id")),
+    request_body = WithdrawConsent,
+    responses((status = 200, description = "Consent withdrawn (again: nothing more happens)", body = Withdrawal)),
+)]
+#[post("/v1/dealers/{dealer}/customers/{id}/withdraw-consent")]
+pub async fn withdraw_consent(
+    principal: Principal,
+    pool: web::Data<Pool>,
+    hasher: web::Data<KeyedHasher>,
+    branding: web::Data<Branding>,
+    path: web::Path<(String, i64)>,
+    _body: ValidJson<WithdrawConsent>,
+) -> Result<web::Json<Withdrawal>, ApiError> {
+    let (dealer, id) = path.into_inner();
+    let dealer = principal.authorize(Capability::DealerData, &dealer)?;
+    let actor = principal.actor();
+    let done = db::run(&pool, move |conn| {
+        withdrawal::withdraw(conn, &hasher, &branding, &dealer, withdrawal::Scope::Customer(id), actor, Channel::Api)
+    })
+    .await?;
+    Ok(web::Json(done.into()))
 }

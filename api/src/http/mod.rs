@@ -11,6 +11,7 @@ pub mod notifications;
 pub mod openapi;
 pub mod ops;
 pub mod pagination;
+pub mod pi;
 pub mod problem;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -27,10 +28,17 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(customers::create_customer)
         .service(customers::list_customers)
         .service(customers::get_customer)
+        .service(customers::amend_customer)
+        .service(customers::withdraw_consent)
         .service(history::customer_history)
         .service(history::dealer_history)
         .service(leads::create_lead)
         .service(leads::get_lead)
         .service(leads::update_lead)
-        .service(notifications::list_notifications);
+        .service(notifications::list_notifications)
+        .service(pi::start_verification)
+        .service(pi::confirm_verification)
+        .service(pi::pi_lookup)
+        .service(pi::pi_amend)
+        .service(pi::pi_withdraw_consent);
 }

@@ -26,6 +26,7 @@ Authenticate with `Authorization: Bearer <JWT>` (button *Authorize*). Errors are
         (name = "dealers", description = "Dealers and their key contacts (admin)"),
         (name = "customers", description = "Core customer records (dealer staff)"),
         (name = "leads", description = "Enquiries worked by salespeople"),
+        (name = "pi", description = "The /pi page: verify, look up, correct, withdraw (data subject)"),
         (name = "history", description = "The change feed dealer systems follow"),
         (name = "notifications", description = "Messages sent for the dealer, without bodies"),
         (name = "operations", description = "Health, readiness and metrics"),
@@ -72,7 +73,8 @@ impl Modify for SecurityAndErrors {
             ),
         );
         for (path, item) in document.paths.paths.iter_mut() {
-            let secured = path.starts_with("/v1/");
+            // Starting and confirming a verification is how a data subject gets a token.
+            let secured = path.starts_with("/v1/") && !path.contains("/pi/verifications");
             let has_params = path.contains('{');
             let operations = [
                 &mut item.get,
@@ -82,13 +84,13 @@ impl Modify for SecurityAndErrors {
                 &mut item.delete,
             ];
             for operation in operations.into_iter().flatten() {
-                add_errors(operation, secured, has_params);
+                add_errors(operation, path.starts_with("/v1/"), secured, has_params);
             }
         }
     }
 }
 
-fn add_errors(operation: &mut Operation, secured: bool, has_params: bool) {
+fn add_errors(operation: &mut Operation, path_is_api: bool, secured: bool, has_params: bool) {
     let mut codes: Vec<(&str, &str)> = vec![
         (
             "500",
@@ -105,9 +107,13 @@ fn add_errors(operation: &mut Operation, secured: bool, has_params: bool) {
             Vec::<String>::new(),
         )]);
         codes.extend([
-            ("400", "Malformed request (JSON syntax, path or query)"),
             ("401", "Missing, invalid or expired bearer token"),
             ("403", "The token's role may not use this operation"),
+        ]);
+    }
+    if path_is_api {
+        codes.extend([
+            ("400", "Malformed request (JSON syntax, path or query)"),
             ("422", "A field was refused; `errors` names each one"),
         ]);
     }

@@ -21,6 +21,9 @@ pub struct Problem {
     /// For validation failures: each field that was refused and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// For a wrong one-time code: how many attempts remain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<u32>,
 }
 
 /// A field that was refused. Nested fields are written `key_contacts[0].email`.
@@ -53,6 +56,14 @@ pub enum ApiError {
     MethodNotAllowed { allow: String },
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    Gone(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after: u64 },
+    #[error("wrong code")]
+    WrongCode { attempts_left: u32 },
     #[error("request body too large")]
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
@@ -87,6 +98,10 @@ impl ApiError {
             ApiError::NotFound(_) => "not-found",
             ApiError::MethodNotAllowed { .. } => "method-not-allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::Gone(_) => "gone",
+            ApiError::PreconditionFailed(_) => "precondition-failed",
+            ApiError::TooManyRequests { .. } => "too-many-requests",
+            ApiError::WrongCode { .. } => "wrong-code",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Validation(_) => "validation",
@@ -101,7 +116,13 @@ impl ApiError {
             ApiError::BadRequest(d)
             | ApiError::NotFound(d)
             | ApiError::Conflict(d)
+            | ApiError::Gone(d)
+            | ApiError::PreconditionFailed(d)
+            | ApiError::TooManyRequests { detail: d, .. }
             | ApiError::UnsupportedMediaType(d) => d.clone(),
+            ApiError::WrongCode { attempts_left } => {
+                format!("the code is wrong; {attempts_left} attempts left")
+            }
             ApiError::Unauthorized(d) => d.clone(),
             ApiError::Forbidden => "this token's role may not use this operation".into(),
             ApiError::MethodNotAllowed { allow } => {
@@ -124,6 +145,11 @@ impl ApiError {
             detail,
             errors: match self {
                 ApiError::Validation(errors) => Some(errors.clone()),
+                ApiError::WrongCode { .. } => Some(vec![FieldError::new("code", "is wrong")]),
+                _ => None,
+            },
+            attempts_left: match self {
+                ApiError::WrongCode { attempts_left } => Some(*attempts_left),
                 _ => None,
             },
         }
@@ -139,6 +165,10 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Gone(_) => StatusCode::GONE,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::WrongCode { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -164,6 +194,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable => {
                 response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            ApiError::TooManyRequests { retry_after, .. } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             _ => {}
         }

@@ -36,7 +36,7 @@ pub fn create(
         created_at: now,
         updated_at: now,
     };
-    db::write_transaction(conn, |conn| {
+    db::dealer_transaction(conn, dealer.as_str(), |conn| {
         if !db::dealers::exists(conn, dealer.as_str())? {
             return Err(ApiError::not_found("dealer"));
         }

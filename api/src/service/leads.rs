@@ -62,7 +62,7 @@ pub fn create(
     actor: Actor,
 ) -> Result<LeadRow, ApiError> {
     let now = db::now();
-    db::write_transaction(conn, |conn| {
+    db::dealer_transaction(conn, dealer.as_str(), |conn| {
         let customer = customers::find(conn, dealer.as_str(), new.customer_id)?
             .ok_or_else(|| ApiError::field("customer_id", "no such customer at this dealer"))?;
         if customer.deidentified_at.is_some() {
@@ -119,7 +119,7 @@ pub fn update(
     actor: Actor,
 ) -> Result<LeadRow, ApiError> {
     let now = db::now();
-    db::write_transaction(conn, |conn| {
+    db::dealer_transaction(conn, dealer.as_str(), |conn| {
         let lead = get(conn, dealer, id)?;
         let status = FieldChange::between(
             "status",

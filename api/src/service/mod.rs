@@ -2,7 +2,11 @@
 //! transaction and records its change events there, so an action is applied whole or not at all.
 //! HTTP handlers only check access, build the input and call one of these.
 
+pub mod amendment;
 pub mod customers;
 pub mod dealers;
 pub mod demo;
 pub mod leads;
+pub mod maintenance;
+pub mod pi;
+pub mod withdrawal;

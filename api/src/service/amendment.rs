@@ -1,0 +1,176 @@
+//! A customer's details or marketing consent changed (by staff, or by the customer on /pi):
+//! every changed field recorded as was/now in one `customer.amended` event, and the key contacts
+//! told with a Was/Changed table, in one transaction.
+
+use crate::db::customers::{self, CustomerChanges, CustomerRow};
+use crate::db::{self, blacklists, events, DbConnection};
+use crate::domain::events::{Actor, Channel, EventKind, FieldChange, NewEvent};
+use crate::domain::{DealerId, Email, Identifier, Mobile, PersonName};
+use crate::http::problem::ApiError;
+use crate::notify::templates::{AlteredRow, DetailsAltered};
+use crate::notify::{emails, Branding};
+
+/// The new values; absent fields stay as they are.
+#[derive(Debug, Default)]
+pub struct Amendment {
+    pub first_name: Option<PersonName>,
+    pub last_name: Option<PersonName>,
+    pub email: Option<Email>,
+    pub mobile: Option<Mobile>,
+    /// Only `true` is an amendment; turning consent to process off is a withdrawal.
+    pub consent_process: Option<bool>,
+    pub consent_market: Option<bool>,
+}
+
+/// Who asks, and on what condition.
+pub struct AmendRequest {
+    pub customer_id: i64,
+    pub amendment: Amendment,
+    /// The `If-Match` header: the ETag the caller last read.
+    pub if_match: Option<String>,
+    /// A data subject may amend only records held under the identifier they verified.
+    pub scope: Option<Identifier>,
+    pub actor: Actor,
+    pub channel: Channel,
+}
+
+/// The customer's ETag: changes whenever the record does.
+pub fn etag(customer: &CustomerRow) -> String {
+    format!(
+        "\"c{}-{}\"",
+        customer.id,
+        customer.updated_at.and_utc().timestamp_micros()
+    )
+}
+
+fn matches_scope(customer: &CustomerRow, scope: &Identifier) -> bool {
+    match scope {
+        Identifier::Email(email) => customer.email.as_deref() == Some(email.as_str()),
+        Identifier::Mobile(mobile) => customer.mobile.as_deref() == Some(mobile.as_str()),
+    }
+}
+
+fn yes_no(value: bool) -> String {
+    if value { "Yes" } else { "No" }.to_owned()
+}
+
+pub fn amend(
+    conn: &mut DbConnection,
+    branding: &Branding,
+    dealer: &DealerId,
+    request: AmendRequest,
+) -> Result<CustomerRow, ApiError> {
+    let AmendRequest { customer_id, amendment, if_match, scope, actor, channel } = request;
+    if amendment.consent_process == Some(false) {
+        return Err(ApiError::field(
+            "consent_process",
+            "turning consent to process off is a withdrawal: use withdraw-consent",
+        ));
+    }
+    db::dealer_transaction(conn, dealer.as_str(), |conn| {
+        let customer = customers::find(conn, dealer.as_str(), customer_id)?
+            .filter(|c| scope.as_ref().is_none_or(|s| matches_scope(c, s)))
+            .ok_or_else(|| ApiError::not_found("customer"))?;
+        if customer.deidentified_at.is_some() {
+            return Err(ApiError::Gone("this customer withdrew consent and was de-identified".into()));
+        }
+        if let Some(tag) = &if_match {
+            if tag.trim() != "*" && tag.trim() != etag(&customer) {
+                return Err(ApiError::PreconditionFailed(
+                    "the customer changed since you read it; read it again".into(),
+                ));
+            }
+        }
+        let now_first = amendment.first_name.map(PersonName::into_inner);
+        let now_last = amendment.last_name.map(PersonName::into_inner);
+        let now_email = amendment.email.map(Email::into_inner);
+        let now_mobile = amendment.mobile.map(Mobile::into_inner);
+        let new = |now: &Option<String>, was: &Option<String>| now.clone().or_else(|| was.clone());
+        let changes: Vec<FieldChange> = [
+            FieldChange::between("first_name", customer.first_name.clone(), new(&now_first, &customer.first_name)),
+            FieldChange::between("last_name", customer.last_name.clone(), new(&now_last, &customer.last_name)),
+            FieldChange::between("email", customer.email.clone(), new(&now_email, &customer.email)),
+            FieldChange::between("mobile", customer.mobile.clone(), new(&now_mobile, &customer.mobile)),
+            FieldChange::between(
+                "consent_process",
+                Some(customer.consent_process.to_string()),
+                Some(amendment.consent_process.unwrap_or(customer.consent_process).to_string()),
+            ),
+            FieldChange::between(
+                "consent_market",
+                Some(customer.consent_market.to_string()),
+                Some(amendment.consent_market.unwrap_or(customer.consent_market).to_string()),
+            ),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if changes.is_empty() {
+            return Ok(customer);
+        }
+        let changed = |field: &str| changes.iter().any(|c| c.field == field);
+        if changed("email") {
+            let email = now_email.as_deref().unwrap_or_default();
+            if blacklists::emails::contains(conn, dealer.as_str(), email)? {
+                return Err(ApiError::Conflict("this email is on the dealer's consent blacklist".into()));
+            }
+        }
+        if changed("mobile") {
+            let mobile = now_mobile.as_deref().unwrap_or_default();
+            if blacklists::mobiles::contains(conn, dealer.as_str(), mobile)? {
+                return Err(ApiError::Conflict("this mobile is on the dealer's consent blacklist".into()));
+            }
+        }
+        let now = db::now();
+        let updated = customers::update(
+            conn,
+            customer.id,
+            &CustomerChanges {
+                first_name: now_first,
+                last_name: now_last,
+                email: now_email,
+                mobile: now_mobile,
+                consent_process: amendment.consent_process,
+                consent_market: amendment.consent_market,
+                updated_at: Some(now),
+            },
+        )?;
+        let event = NewEvent {
+            customer_id: Some(customer.id),
+            kind: EventKind::CustomerAmended,
+            actor,
+            channel,
+            changes,
+            lead_ids: None,
+        };
+        events::record(conn, dealer.as_str(), &event, now)?;
+        let dealer_row = db::dealers::find(conn, dealer.as_str())?
+            .ok_or_else(|| ApiError::not_found("dealer"))?;
+        emails::details_altered(conn, branding, &dealer_row, customer.id, &altered(&customer, &updated))?;
+        Ok(updated)
+    })
+}
+
+/// The Was/Changed table of the "details altered" email.
+fn altered(was: &CustomerRow, now: &CustomerRow) -> DetailsAltered {
+    let text = |value: &Option<String>| value.clone().unwrap_or_else(|| "—".into());
+    let row = |label, was: String, now: String| AlteredRow {
+        label,
+        changed: was != now,
+        was,
+        now,
+    };
+    // Named as the dealer knows them: by the name before the change.
+    DetailsAltered {
+        first_name: text(&was.first_name),
+        last_name: text(&was.last_name),
+        rows: vec![
+            row("Name", text(&was.first_name), text(&now.first_name)),
+            row("Surname", text(&was.last_name), text(&now.last_name)),
+            row("Email", text(&was.email), text(&now.email)),
+            row("Mobile", text(&was.mobile), text(&now.mobile)),
+            row("Consent to process", yes_no(was.consent_process), yes_no(now.consent_process)),
+            row("Consent to market", yes_no(was.consent_market), yes_no(now.consent_market)),
+        ],
+    }
+}

@@ -177,12 +177,19 @@ async fn a_wrong_role_is_403_and_another_dealer_is_404() {
         .await
         .assert_problem(StatusCode::FORBIDDEN);
     // Operators and subjects may not touch customers.
-    for role in ["operator", "subject"] {
-        let token = sign(&claims(role, &["abc-motors"]));
-        app.get(CUSTOMERS, &token)
-            .await
-            .assert_problem(StatusCode::FORBIDDEN);
-    }
+    let operator = sign(&claims("operator", &["abc-motors"]));
+    app.get(CUSTOMERS, &operator)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN);
+    let subject_token = subject("abc-motors", "fred@sea.com");
+    app.get(CUSTOMERS, &subject_token)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN);
+    // A subject token that names no identifier is no token at all.
+    let anonymous = sign(&claims("subject", &["abc-motors"]));
+    app.get("/v1/dealers/abc-motors/pi/records", &anonymous)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED);
     // Another dealer's data is not found, whether or not it exists.
     let xyz = dealer("xyz-motors");
     app.get(CUSTOMERS, &xyz)

@@ -326,6 +326,76 @@ impl TestApp {
     }
 }
 
+/// The newest one-time code sent to `recipient` (an email or an E.164 mobile), read from the
+/// mailbox folder the way the person would read their inbox.
+pub async fn latest_code(app: &TestApp, recipient: &str) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(code) = find_code(&app.mailbox, recipient) {
+            return code;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no code reached {recipient}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn find_code(mailbox: &std::path::Path, recipient: &str) -> Option<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(mailbox)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().contains("-one_time_code."))
+        .collect();
+    files.sort();
+    files.iter().rev().find_map(|path| {
+        let bytes = std::fs::read(path).ok()?;
+        let text = if path.to_string_lossy().ends_with(".eml") {
+            let parsed = mail_parser::MessageParser::default().parse(&bytes)?;
+            let to = parsed.to()?.first()?.address()?.to_owned();
+            if to != recipient {
+                return None;
+            }
+            parsed.body_text(0)?.into_owned()
+        } else {
+            let text = String::from_utf8(bytes).ok()?;
+            if !text.starts_with(&format!("To: {recipient}\n")) {
+                return None;
+            }
+            text.split("\n\n").nth(1)?.to_owned()
+        };
+        text.split_whitespace()
+            .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_owned)
+    })
+}
+
+/// Proves control of `identifier` (`{"email": …}` or `{"mobile": …}`) and returns the subject token.
+pub async fn verify(app: &TestApp, dealer_id: &str, identifier: Value, recipient: &str) -> String {
+    let started = app
+        .call(
+            Method::POST,
+            &format!("/v1/dealers/{dealer_id}/pi/verifications"),
+            None,
+            Some(identifier),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
+    let id = started.body["verification_id"].as_str().unwrap().to_owned();
+    let code = latest_code(app, recipient).await;
+    let confirmed = app
+        .call(
+            Method::POST,
+            &format!("/v1/dealers/{dealer_id}/pi/verifications/{id}/confirm"),
+            None,
+            Some(json!({ "code": code })),
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    confirmed.body["token"].as_str().unwrap().to_owned()
+}
+
 pub fn fred() -> Value {
     json!({
         "first_name": "Fred", "last_name": "Basset", "email": "Fred@Sea.com",

@@ -11,6 +11,7 @@ mod leads;
 mod notifications;
 mod operations;
 mod pagination;
+mod pi;
 mod sms_gateway;
 mod smtp_sink;
 mod startup;

@@ -25,7 +25,14 @@ impl KeyedHasher {
 
     /// The key under which an identifier is counted (`email:` and `mobile:` kept apart).
     pub fn identifier(&self, identifier: &Identifier) -> String {
-        hex(&mac(&self.key, &[b"identifier", identifier.kind().as_bytes(), identifier.as_str().as_bytes()]))
+        hex(&mac(
+            &self.key,
+            &[
+                b"identifier",
+                identifier.kind().as_bytes(),
+                identifier.as_str().as_bytes(),
+            ],
+        ))
     }
 
     pub fn client(&self, address: &str) -> String {
@@ -34,7 +41,10 @@ impl KeyedHasher {
 
     /// A code's hash is bound to its verification, so equal codes hash differently.
     pub fn code(&self, verification_id: &str, code: &str) -> String {
-        hex(&mac(&self.key, &[b"code", verification_id.as_bytes(), code.as_bytes()]))
+        hex(&mac(
+            &self.key,
+            &[b"code", verification_id.as_bytes(), code.as_bytes()],
+        ))
     }
 
     /// Compares a code with a stored hash in constant time.

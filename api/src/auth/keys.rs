@@ -244,3 +244,33 @@ fn load_jwks(path: &PathBuf) -> anyhow::Result<KeysById> {
     }
     Ok(keys)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Email, Identifier};
+
+    fn keys() -> Keys {
+        Keys::load(&JwtSettings {
+            secret: b"0123456789abcdef0123456789abcdef".to_vec(),
+            issuer: "iss".into(),
+            audience: "aud".into(),
+            public_key_pem: None,
+            jwks_file: None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn subject_tokens_carry_their_identifier() {
+        let keys = keys();
+        let email = Identifier::Email(Email::parse("fred@sea.com").unwrap());
+        let (token, _) = keys
+            .issue_subject("abc-motors", &email, "pi:1", Duration::from_secs(60))
+            .unwrap();
+        let claims = keys.verify(&token).unwrap();
+        assert_eq!(claims.role, Role::Subject);
+        assert_eq!(claims.dealers, vec!["abc-motors".to_owned()]);
+        assert_eq!(claims.pi.unwrap().email.as_deref(), Some("fred@sea.com"));
+    }
+}

@@ -63,11 +63,14 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     })?;
     let identifier = match (&claims.role, &claims.pi) {
         (Role::Subject, Some(pi)) => Some(
-            Identifier::from_parts(pi.email.as_deref(), pi.mobile.as_deref())
-                .map_err(|_| ApiError::Unauthorized("the subject token names no identifier".into()))?,
+            Identifier::from_parts(pi.email.as_deref(), pi.mobile.as_deref()).map_err(|_| {
+                ApiError::Unauthorized("the subject token names no identifier".into())
+            })?,
         ),
         (Role::Subject, None) => {
-            return Err(ApiError::Unauthorized("the subject token names no identifier".into()))
+            return Err(ApiError::Unauthorized(
+                "the subject token names no identifier".into(),
+            ))
         }
         _ => None,
     };

@@ -117,7 +117,11 @@ pub struct CustomerChanges {
     pub updated_at: Option<NaiveDateTime>,
 }
 
-pub fn update(conn: &mut DbConnection, id: i64, changes: &CustomerChanges) -> QueryResult<CustomerRow> {
+pub fn update(
+    conn: &mut DbConnection,
+    id: i64,
+    changes: &CustomerChanges,
+) -> QueryResult<CustomerRow> {
     diesel::update(customers::table.find(id))
         .set(changes)
         .returning(customers::all_columns)

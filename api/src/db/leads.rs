@@ -77,7 +77,11 @@ pub fn update(conn: &mut DbConnection, id: i64, changes: &LeadChanges) -> QueryR
 
 /// A de-identified customer's leads: active ones become lost, and the customer's free text is
 /// cleared from all of them. Returns the ids of the leads that were active.
-pub fn lose_and_clear(conn: &mut DbConnection, customer_id: i64, at: NaiveDateTime) -> QueryResult<Vec<i64>> {
+pub fn lose_and_clear(
+    conn: &mut DbConnection,
+    customer_id: i64,
+    at: NaiveDateTime,
+) -> QueryResult<Vec<i64>> {
     let active: Vec<i64> = leads::table
         .filter(leads::customer_id.eq(customer_id))
         .filter(leads::status.eq("active"))

@@ -13,9 +13,11 @@ pub fn first_today(
     day: NaiveDate,
 ) -> QueryResult<bool> {
     use diesel::dsl::{exists, select};
-    let seen: bool = select(exists(
-        lookup_alerts::table.find((dealer, identifier_key, day)),
-    ))
+    let seen: bool = select(exists(lookup_alerts::table.find((
+        dealer,
+        identifier_key,
+        day,
+    ))))
     .get_result(conn)?;
     if !seen {
         diesel::insert_into(lookup_alerts::table)

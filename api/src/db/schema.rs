@@ -96,7 +96,6 @@ diesel::table! {
 
 diesel::joinable!(outbox_contents -> outbox_messages (message_id));
 
-
 diesel::table! {
     verifications (id) {
         id -> Text,

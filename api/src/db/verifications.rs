@@ -27,7 +27,11 @@ pub fn insert(conn: &mut DbConnection, row: &VerificationRow) -> QueryResult<()>
         .map(|_| ())
 }
 
-pub fn find(conn: &mut DbConnection, dealer: &str, id: &str) -> QueryResult<Option<VerificationRow>> {
+pub fn find(
+    conn: &mut DbConnection,
+    dealer: &str,
+    id: &str,
+) -> QueryResult<Option<VerificationRow>> {
     verifications::table
         .filter(verifications::dealer_id.eq(dealer))
         .filter(verifications::id.eq(id))

@@ -20,7 +20,10 @@ impl Identifier {
             (None, Some(mobile)) => Mobile::parse(mobile)
                 .map(Identifier::Mobile)
                 .map_err(|e| ("mobile", e)),
-            _ => Err(("email", Invalid::new("give exactly one of email and mobile"))),
+            _ => Err((
+                "email",
+                Invalid::new("give exactly one of email and mobile"),
+            )),
         }
     }
 

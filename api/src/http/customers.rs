@@ -410,7 +410,15 @@ pub async fn withdraw_consent(
     let dealer = principal.authorize(Capability::DealerData, &dealer)?;
     let actor = principal.actor();
     let done = db::run(&pool, move |conn| {
-        withdrawal::withdraw(conn, &hasher, &branding, &dealer, withdrawal::Scope::Customer(id), actor, Channel::Api)
+        withdrawal::withdraw(
+            conn,
+            &hasher,
+            &branding,
+            &dealer,
+            withdrawal::Scope::Customer(id),
+            actor,
+            Channel::Api,
+        )
     })
     .await?;
     Ok(web::Json(done.into()))

@@ -2,14 +2,14 @@
 //! corrects or withdraws what the dealer holds under it.
 
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
 use super::customers::{
     amendment_request, respond_with_customer, valid_email, valid_mobile, AmendCustomer, Customer,
-    Withdrawal, WithdrawConsent,
+    WithdrawConsent, Withdrawal,
 };
 use super::extract::ValidJson;
 use super::leads::Lead;
@@ -112,15 +112,23 @@ pub async fn start_verification(
     let dealer = DealerId::parse(&path).map_err(|_| ApiError::not_found("dealer"))?;
     let identifier = Identifier::from_parts(body.0.email.as_deref(), body.0.mobile.as_deref())
         .map_err(|(field, e)| ApiError::field(field, e.0))?;
-    let client = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let client = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
     let started = db::run(&pool, move |conn| {
         pi::start_verification(conn, &hasher, &branding, &dealer, &identifier, &client)
     })
     .await?;
     Ok(HttpResponse::Accepted().json(VerificationStarted {
         verification_id: started.id,
-        channel: if started.channel == "sms" { CodeChannel::Sms } else { CodeChannel::Email },
-        expires_at: started.expires_at.and_utc(),
+        channel: if started.channel == "sms" {
+            CodeChannel::Sms
+        } else {
+            CodeChannel::Email
+        },
+        // Whole seconds: the answer for a held and an unknown identifier has one length.
+        expires_at: started.expires_at.and_utc().trunc_subsecs(0),
     }))
 }
 
@@ -215,7 +223,14 @@ pub async fn pi_amend(
 ) -> Result<HttpResponse, ApiError> {
     let (dealer, customer_id) = path.into_inner();
     let (dealer, identifier) = principal.authorize_subject(&dealer)?;
-    let request = amendment_request(&req, &principal, customer_id, body.0, Some(identifier), Channel::Pi)?;
+    let request = amendment_request(
+        &req,
+        &principal,
+        customer_id,
+        body.0,
+        Some(identifier),
+        Channel::Pi,
+    )?;
     respond_with_customer(&pool, &branding, dealer, request).await
 }
 
@@ -240,7 +255,15 @@ pub async fn pi_withdraw_consent(
     let (dealer, identifier) = principal.authorize_subject(&path)?;
     let actor = principal.actor();
     let done = db::run(&pool, move |conn| {
-        withdrawal::withdraw(conn, &hasher, &branding, &dealer, withdrawal::Scope::Subject(identifier), actor, Channel::Pi)
+        withdrawal::withdraw(
+            conn,
+            &hasher,
+            &branding,
+            &dealer,
+            withdrawal::Scope::Subject(identifier),
+            actor,
+            Channel::Pi,
+        )
     })
     .await?;
     Ok(web::Json(done.into()))

@@ -60,7 +60,14 @@ pub fn amend(
     dealer: &DealerId,
     request: AmendRequest,
 ) -> Result<CustomerRow, ApiError> {
-    let AmendRequest { customer_id, amendment, if_match, scope, actor, channel } = request;
+    let AmendRequest {
+        customer_id,
+        amendment,
+        if_match,
+        scope,
+        actor,
+        channel,
+    } = request;
     if amendment.consent_process == Some(false) {
         return Err(ApiError::field(
             "consent_process",
@@ -72,7 +79,9 @@ pub fn amend(
             .filter(|c| scope.as_ref().is_none_or(|s| matches_scope(c, s)))
             .ok_or_else(|| ApiError::not_found("customer"))?;
         if customer.deidentified_at.is_some() {
-            return Err(ApiError::Gone("this customer withdrew consent and was de-identified".into()));
+            return Err(ApiError::Gone(
+                "this customer withdrew consent and was de-identified".into(),
+            ));
         }
         if let Some(tag) = &if_match {
             if tag.trim() != "*" && tag.trim() != etag(&customer) {
@@ -87,19 +96,45 @@ pub fn amend(
         let now_mobile = amendment.mobile.map(Mobile::into_inner);
         let new = |now: &Option<String>, was: &Option<String>| now.clone().or_else(|| was.clone());
         let changes: Vec<FieldChange> = [
-            FieldChange::between("first_name", customer.first_name.clone(), new(&now_first, &customer.first_name)),
-            FieldChange::between("last_name", customer.last_name.clone(), new(&now_last, &customer.last_name)),
-            FieldChange::between("email", customer.email.clone(), new(&now_email, &customer.email)),
-            FieldChange::between("mobile", customer.mobile.clone(), new(&now_mobile, &customer.mobile)),
+            FieldChange::between(
+                "first_name",
+                customer.first_name.clone(),
+                new(&now_first, &customer.first_name),
+            ),
+            FieldChange::between(
+                "last_name",
+                customer.last_name.clone(),
+                new(&now_last, &customer.last_name),
+            ),
+            FieldChange::between(
+                "email",
+                customer.email.clone(),
+                new(&now_email, &customer.email),
+            ),
+            FieldChange::between(
+                "mobile",
+                customer.mobile.clone(),
+                new(&now_mobile, &customer.mobile),
+            ),
             FieldChange::between(
                 "consent_process",
                 Some(customer.consent_process.to_string()),
-                Some(amendment.consent_process.unwrap_or(customer.consent_process).to_string()),
+                Some(
+                    amendment
+                        .consent_process
+                        .unwrap_or(customer.consent_process)
+                        .to_string(),
+                ),
             ),
             FieldChange::between(
                 "consent_market",
                 Some(customer.consent_market.to_string()),
-                Some(amendment.consent_market.unwrap_or(customer.consent_market).to_string()),
+                Some(
+                    amendment
+                        .consent_market
+                        .unwrap_or(customer.consent_market)
+                        .to_string(),
+                ),
             ),
         ]
         .into_iter()
@@ -112,13 +147,17 @@ pub fn amend(
         if changed("email") {
             let email = now_email.as_deref().unwrap_or_default();
             if blacklists::emails::contains(conn, dealer.as_str(), email)? {
-                return Err(ApiError::Conflict("this email is on the dealer's consent blacklist".into()));
+                return Err(ApiError::Conflict(
+                    "this email is on the dealer's consent blacklist".into(),
+                ));
             }
         }
         if changed("mobile") {
             let mobile = now_mobile.as_deref().unwrap_or_default();
             if blacklists::mobiles::contains(conn, dealer.as_str(), mobile)? {
-                return Err(ApiError::Conflict("this mobile is on the dealer's consent blacklist".into()));
+                return Err(ApiError::Conflict(
+                    "this mobile is on the dealer's consent blacklist".into(),
+                ));
             }
         }
         let now = db::now();
@@ -146,7 +185,13 @@ pub fn amend(
         events::record(conn, dealer.as_str(), &event, now)?;
         let dealer_row = db::dealers::find(conn, dealer.as_str())?
             .ok_or_else(|| ApiError::not_found("dealer"))?;
-        emails::details_altered(conn, branding, &dealer_row, customer.id, &altered(&customer, &updated))?;
+        emails::details_altered(
+            conn,
+            branding,
+            &dealer_row,
+            customer.id,
+            &altered(&customer, &updated),
+        )?;
         Ok(updated)
     })
 }
@@ -169,8 +214,16 @@ fn altered(was: &CustomerRow, now: &CustomerRow) -> DetailsAltered {
             row("Surname", text(&was.last_name), text(&now.last_name)),
             row("Email", text(&was.email), text(&now.email)),
             row("Mobile", text(&was.mobile), text(&now.mobile)),
-            row("Consent to process", yes_no(was.consent_process), yes_no(now.consent_process)),
-            row("Consent to market", yes_no(was.consent_market), yes_no(now.consent_market)),
+            row(
+                "Consent to process",
+                yes_no(was.consent_process),
+                yes_no(now.consent_process),
+            ),
+            row(
+                "Consent to market",
+                yes_no(was.consent_market),
+                yes_no(now.consent_market),
+            ),
         ],
     }
 }

@@ -29,7 +29,9 @@ pub fn spawn(pool: Pool, interval: Duration) -> tokio::task::JoinHandle<()> {
             })
             .await;
             match result {
-                Ok(Ok(purged)) if purged > 0 => tracing::info!(purged, "retention: purged expired rows"),
+                Ok(Ok(purged)) if purged > 0 => {
+                    tracing::info!(purged, "retention: purged expired rows")
+                }
                 Ok(Ok(_)) => {}
                 Ok(Err(error)) => tracing::warn!(%error, "retention purge failed"),
                 Err(error) => tracing::warn!(%error, "retention purge panicked"),

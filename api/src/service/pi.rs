@@ -40,7 +40,11 @@ fn chrono(duration: Duration) -> chrono::Duration {
 
 /// Refuses a send when `sends` (oldest first, within the window) already reached the limit;
 /// the answer says when the oldest leaves the window.
-fn within_limit(sends: &[NaiveDateTime], (limit, window): (usize, Duration), now: NaiveDateTime) -> Result<(), ApiError> {
+fn within_limit(
+    sends: &[NaiveDateTime],
+    (limit, window): (usize, Duration),
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
     if sends.len() < limit {
         return Ok(());
     }
@@ -69,10 +73,16 @@ pub fn start_verification(
             .ok_or_else(|| ApiError::not_found("dealer"))?;
         let now = db::now();
         let (_, identifier_window) = SENDS_PER_IDENTIFIER;
-        let sends = verifications::sends_for_identifier(conn, dealer.as_str(), &identifier_key, now - chrono(identifier_window))?;
+        let sends = verifications::sends_for_identifier(
+            conn,
+            dealer.as_str(),
+            &identifier_key,
+            now - chrono(identifier_window),
+        )?;
         within_limit(&sends, SENDS_PER_IDENTIFIER, now)?;
         let (_, client_window) = SENDS_PER_CLIENT;
-        let sends = verifications::sends_for_client(conn, &client_key, now - chrono(client_window))?;
+        let sends =
+            verifications::sends_for_client(conn, &client_key, now - chrono(client_window))?;
         within_limit(&sends, SENDS_PER_CLIENT, now)?;
 
         let mut random = rand::rng();
@@ -139,10 +149,14 @@ pub fn confirm(
             return Err(ApiError::Gone("this code was already used".into()));
         }
         if row.expires_at <= now {
-            return Err(ApiError::Gone("this code has expired; ask for a new one".into()));
+            return Err(ApiError::Gone(
+                "this code has expired; ask for a new one".into(),
+            ));
         }
         if row.attempts >= MAX_ATTEMPTS {
-            return Err(ApiError::Gone("too many wrong codes; ask for a new one".into()));
+            return Err(ApiError::Gone(
+                "too many wrong codes; ask for a new one".into(),
+            ));
         }
         if hasher.code_matches(&row.id, code, &row.code_hash) {
             verifications::mark_used(conn, &row.id, now)?;
@@ -156,7 +170,12 @@ pub fn confirm(
     })?;
     match checked {
         Checked::Confirmed(identifier) => keys
-            .issue_subject(dealer.as_str(), &identifier, &format!("pi:{verification_id}"), SUBJECT_TTL)
+            .issue_subject(
+                dealer.as_str(),
+                &identifier,
+                &format!("pi:{verification_id}"),
+                SUBJECT_TTL,
+            )
             .map_err(ApiError::internal),
         Checked::Wrong { attempts_left } => Err(ApiError::WrongCode { attempts_left }),
     }

@@ -10,7 +10,9 @@ use chrono::NaiveDateTime;
 
 use crate::auth::KeyedHasher;
 use crate::db::customers::{self, CustomerRow};
-use crate::db::{self, blacklists, events, leads, lookup_alerts, outbox, verifications, DbConnection};
+use crate::db::{
+    self, blacklists, events, leads, lookup_alerts, outbox, verifications, DbConnection,
+};
 use crate::domain::events::{Actor, Channel, EventKind, FieldChange, NewEvent};
 use crate::domain::{DealerId, Email, Identifier, Mobile};
 use crate::http::problem::ApiError;
@@ -76,7 +78,16 @@ pub fn withdraw(
         let now = db::now();
         let mut lead_ids_lost = Vec::new();
         for customer in &records {
-            lead_ids_lost.extend(withdraw_one(conn, hasher, branding, &dealer_row, customer, &actor, channel, now)?);
+            lead_ids_lost.extend(withdraw_one(
+                conn,
+                hasher,
+                branding,
+                &dealer_row,
+                customer,
+                &actor,
+                channel,
+                now,
+            )?);
         }
         Ok(Withdrawal {
             customer_ids: records.iter().map(|c| c.id).collect(),
@@ -130,8 +141,16 @@ fn withdraw_one(
     // Forget what identifies them elsewhere: verifications and alerts keyed by their
     // identifiers, and the content of finished messages about them.
     let keys: Vec<String> = [
-        customer.email.as_deref().and_then(|e| Email::parse(e).ok()).map(Identifier::Email),
-        customer.mobile.as_deref().and_then(|m| Mobile::parse(m).ok()).map(Identifier::Mobile),
+        customer
+            .email
+            .as_deref()
+            .and_then(|e| Email::parse(e).ok())
+            .map(Identifier::Email),
+        customer
+            .mobile
+            .as_deref()
+            .and_then(|m| Mobile::parse(m).ok())
+            .map(Identifier::Mobile),
     ]
     .into_iter()
     .flatten()
@@ -156,22 +175,46 @@ fn withdraw_one(
         events::record(conn, dealer_id, &event, now)
     };
     let consents = [
-        FieldChange::between("consent_process", Some(customer.consent_process.to_string()), Some("false".into())),
-        FieldChange::between("consent_market", Some(customer.consent_market.to_string()), Some("false".into())),
+        FieldChange::between(
+            "consent_process",
+            Some(customer.consent_process.to_string()),
+            Some("false".into()),
+        ),
+        FieldChange::between(
+            "consent_market",
+            Some(customer.consent_market.to_string()),
+            Some("false".into()),
+        ),
     ];
-    record(conn, EventKind::ConsentWithdrawn, consents.into_iter().flatten().collect(), None)?;
-    let cleared = ["first_name", "last_name", "email", "mobile", "consent_source"]
-        .into_iter()
-        .map(|field| FieldChange {
-            field: field.to_owned(),
-            was: Some(events::REDACTED.to_owned()),
-            now: None,
-        })
-        .collect();
+    record(
+        conn,
+        EventKind::ConsentWithdrawn,
+        consents.into_iter().flatten().collect(),
+        None,
+    )?;
+    let cleared = [
+        "first_name",
+        "last_name",
+        "email",
+        "mobile",
+        "consent_source",
+    ]
+    .into_iter()
+    .map(|field| FieldChange {
+        field: field.to_owned(),
+        was: Some(events::REDACTED.to_owned()),
+        now: None,
+    })
+    .collect();
     record(conn, EventKind::CustomerDeidentified, cleared, None)?;
     for lead in &lost {
         let change = FieldChange::between("status", Some("active".into()), Some("lost".into()));
-        record(conn, EventKind::LeadStatusChanged, change.into_iter().collect(), Some(vec![*lead]))?;
+        record(
+            conn,
+            EventKind::LeadStatusChanged,
+            change.into_iter().collect(),
+            Some(vec![*lead]),
+        )?;
     }
 
     // The emails, queued in this transaction.
@@ -193,7 +236,11 @@ fn withdraw_one(
             recipient_name,
             customer_first_name: name(&customer.first_name),
             customer_id: customer.id,
-            lead_ids: lead_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", "),
+            lead_ids: lead_ids
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
         };
         emails::deidentify_alert(conn, branding, dealer, &email, &alert)?;
     }

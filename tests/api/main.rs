@@ -15,3 +15,4 @@ mod pi;
 mod sms_gateway;
 mod smtp_sink;
 mod startup;
+mod withdrawal;

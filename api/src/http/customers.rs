@@ -229,22 +229,21 @@ pub async fn list_customers(
     tag = "customers",
     params(("dealer" = String, Path, description = "The dealer's id"),
            ("id" = i64, Path, description = "The core customer id")),
-    responses((status = 200, description = "The customer and its leads", body = Customer)),
+    responses((status = 200, description = "The customer and its leads; `ETag` for `If-Match` on amendments", body = Customer)),
 )]
 #[get("/v1/dealers/{dealer}/customers/{id}")]
 pub async fn get_customer(
     principal: Principal,
     pool: web::Data<Pool>,
     path: web::Path<(String, i64)>,
-) -> Result<web::Json<Customer>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let (dealer, id) = path.into_inner();
     let dealer = principal.authorize(Capability::DealerData, &dealer)?;
     let (customer, leads) = db::run(&pool, move |conn| {
         service::get_with_leads(conn, &dealer, id)
     })
     .await?;
-    let leads = leads.into_iter().map(Lead::from).collect();
-    Ok(web::Json(Customer::from_row(customer, Some(leads))))
+    Ok(with_etag(customer, leads))
 }
 
 /// New values for a customer; absent fields stay as they are. Consent to process can be given

@@ -53,6 +53,39 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// Every log line of this test process, captured at debug level so a test can prove that no
+/// personal information reached the log.
+static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct LogCapture;
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(|| LogCapture)
+            .with_ansi(false)
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+            .try_init();
+    });
+}
+
+/// The log output captured so far.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
+}
+
 /// Starts a server; `adjust` may change the configuration first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     try_spawn_app_with(adjust)
@@ -61,6 +94,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 pub async fn try_spawn_app_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<TestApp> {
+    capture_logs();
     let data_dir = tempfile::tempdir().expect("temp dir");
     let (database_url, database) = match std::env::var("POPIA_TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {

@@ -12,6 +12,7 @@ mod notifications;
 mod operations;
 mod pagination;
 mod pi;
+mod residue;
 mod sms_gateway;
 mod smtp_sink;
 mod startup;

@@ -14,18 +14,24 @@ fn customer_path(id: i64) -> String {
 }
 
 async fn outbox_count(app: &TestApp) -> usize {
-    app.get("/v1/dealers/abc-motors/notifications?limit=1000", &dealer("abc-motors"))
-        .await
-        .body["items"]
+    app.get(
+        "/v1/dealers/abc-motors/notifications?limit=1000",
+        &dealer("abc-motors"),
+    )
+    .await
+    .body["items"]
         .as_array()
         .unwrap()
         .len()
 }
 
 async fn events_count(app: &TestApp) -> usize {
-    app.get("/v1/dealers/abc-motors/history?limit=1000", &dealer("abc-motors"))
-        .await
-        .body["items"]
+    app.get(
+        "/v1/dealers/abc-motors/history?limit=1000",
+        &dealer("abc-motors"),
+    )
+    .await
+    .body["items"]
         .as_array()
         .unwrap()
         .len()
@@ -36,18 +42,33 @@ async fn amendments_are_recorded_normalised_and_conditional() {
     let app = spawn_app().await;
     app.create_dealer("abc-motors").await;
     let token = dealer("abc-motors");
-    let id = app.create_customer("abc-motors", fred()).await["id"].as_i64().unwrap();
-    let read = app.call(Method::GET, &customer_path(id), Some(&token), None).await;
+    let id = app.create_customer("abc-motors", fred()).await["id"]
+        .as_i64()
+        .unwrap();
+    let read = app
+        .call(Method::GET, &customer_path(id), Some(&token), None)
+        .await;
     let etag = read.headers["etag"].to_str().unwrap().to_owned();
 
     // A change to nothing: 200, no event, no email.
     let (events, mails) = (events_count(&app).await, outbox_count(&app).await);
     let same = app
-        .patch(&customer_path(id), &token, json!({"first_name": " Fred ", "mobile": "+27 (0)83 656 7788"}))
+        .patch(
+            &customer_path(id),
+            &token,
+            json!({"first_name": " Fred ", "mobile": "+27 (0)83 656 7788"}),
+        )
         .await;
     assert_eq!(same.status, StatusCode::OK, "{}", same.body);
-    assert_eq!(same.headers["etag"].to_str().unwrap(), etag, "nothing changed");
-    assert_eq!((events_count(&app).await, outbox_count(&app).await), (events, mails));
+    assert_eq!(
+        same.headers["etag"].to_str().unwrap(),
+        etag,
+        "nothing changed"
+    );
+    assert_eq!(
+        (events_count(&app).await, outbox_count(&app).await),
+        (events, mails)
+    );
 
     // A real change with the current ETag.
     let changed = app
@@ -65,7 +86,10 @@ async fn amendments_are_recorded_normalised_and_conditional() {
     let body: Value = changed.json().await.unwrap();
     assert_eq!(body["email"], "fred@lost.com");
     assert_eq!(body["mobile"], "+27825550123");
-    assert_eq!((events_count(&app).await, outbox_count(&app).await), (events + 1, mails + 1));
+    assert_eq!(
+        (events_count(&app).await, outbox_count(&app).await),
+        (events + 1, mails + 1)
+    );
 
     // The stale ETag is refused.
     let stale = app
@@ -80,11 +104,22 @@ async fn amendments_are_recorded_normalised_and_conditional() {
     assert_eq!(stale.status(), StatusCode::PRECONDITION_FAILED);
 
     // Consent to process is not turned off here.
-    app.patch(&customer_path(id), &token, json!({"consent_process": false}))
-        .await
-        .assert_field_refused("consent_process");
-    for (field, value) in [("first_name", json!("")), ("email", json!("nope")), ("mobile", json!("1")), ("dealer_id", json!("x"))] {
-        app.patch(&customer_path(id), &token, json!({ field: value })).await.assert_field_refused(field);
+    app.patch(
+        &customer_path(id),
+        &token,
+        json!({"consent_process": false}),
+    )
+    .await
+    .assert_field_refused("consent_process");
+    for (field, value) in [
+        ("first_name", json!("")),
+        ("email", json!("nope")),
+        ("mobile", json!("1")),
+        ("dealer_id", json!("x")),
+    ] {
+        app.patch(&customer_path(id), &token, json!({ field: value }))
+            .await
+            .assert_field_refused(field);
     }
 }
 
@@ -92,30 +127,59 @@ async fn amendments_are_recorded_normalised_and_conditional() {
 async fn the_details_altered_email_carries_the_was_and_changed_table() {
     let app = spawn_app().await;
     app.create_dealer("abc-motors").await;
-    let id = app.create_customer("abc-motors", fred()).await["id"].as_i64().unwrap();
+    let id = app.create_customer("abc-motors", fred()).await["id"]
+        .as_i64()
+        .unwrap();
     let reply = app
-        .patch(&customer_path(id), &dealer("abc-motors"), json!({"email": "fred@lost.com", "consent_market": false}))
+        .patch(
+            &customer_path(id),
+            &dealer("abc-motors"),
+            json!({"email": "fred@lost.com", "consent_market": false}),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::OK);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
     let eml = loop {
         let found = std::fs::read_dir(&app.mailbox).ok().and_then(|d| {
-            d.filter_map(|e| e.ok().map(|e| e.path())).find(|p| p.to_string_lossy().ends_with("-details_altered.eml"))
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .find(|p| p.to_string_lossy().ends_with("-details_altered.eml"))
         });
         if let Some(path) = found {
             break std::fs::read(path).unwrap();
         }
-        assert!(tokio::time::Instant::now() < deadline, "no details_altered email");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no details_altered email"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
     let parsed = mail_parser::MessageParser::default().parse(&eml).unwrap();
-    assert_eq!(parsed.subject(), Some("POPIA Customer alters information | Fred Basset"));
+    assert_eq!(
+        parsed.subject(),
+        Some("POPIA Customer alters information | Fred Basset")
+    );
     let text = parsed.body_text(0).unwrap().into_owned();
-    let line = |label: &str| text.lines().find(|l| l.starts_with(label)).unwrap_or_default().to_owned();
-    assert!(line("Email").contains("fred@sea.com") && line("Email").contains("fred@lost.com") && line("Email").contains("(changed)"), "{text}");
-    assert!(line("Consent to market").contains("Yes") && line("Consent to market").contains("No"), "{text}");
+    let line = |label: &str| {
+        text.lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        line("Email").contains("fred@sea.com")
+            && line("Email").contains("fred@lost.com")
+            && line("Email").contains("(changed)"),
+        "{text}"
+    );
+    assert!(
+        line("Consent to market").contains("Yes") && line("Consent to market").contains("No"),
+        "{text}"
+    );
     assert!(line("Consent to process").contains("(unchanged)"), "{text}");
-    assert!(line("Name").contains("Fred") && line("Name").contains("(unchanged)"), "{text}");
+    assert!(
+        line("Name").contains("Fred") && line("Name").contains("(unchanged)"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -137,41 +201,77 @@ async fn a_staff_withdrawal_covers_every_record_of_the_person_and_happens_once()
     let mut naledi = fred();
     naledi["email"] = json!("naledi@mail.co.za");
     naledi["mobile"] = json!("082 555 0123");
-    let other = app.create_customer("abc-motors", naledi).await["id"].as_i64().unwrap();
+    let other = app.create_customer("abc-motors", naledi).await["id"]
+        .as_i64()
+        .unwrap();
 
-    let done = app.post(&format!("{}/withdraw-consent", customer_path(id)), &token, json!({})).await;
+    let done = app
+        .post(
+            &format!("{}/withdraw-consent", customer_path(id)),
+            &token,
+            json!({}),
+        )
+        .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert_eq!(done.body["customer_ids"], json!([id, second]));
     assert_eq!(done.body["lead_ids_lost"], json!(leads));
     for customer in [id, second] {
         let record = app.get(&customer_path(customer), &token).await;
-        assert!(record.body["mobile"].is_null() && record.body["first_name"].is_null(), "{}", record.body);
+        assert!(
+            record.body["mobile"].is_null() && record.body["first_name"].is_null(),
+            "{}",
+            record.body
+        );
     }
-    assert_eq!(app.get(&customer_path(other), &token).await.body["first_name"], "Fred");
+    assert_eq!(
+        app.get(&customer_path(other), &token).await.body["first_name"],
+        "Fred"
+    );
 
     // Again: harmless, nothing new.
     let (events, mails) = (events_count(&app).await, outbox_count(&app).await);
-    let again = app.post(&format!("{}/withdraw-consent", customer_path(id)), &token, json!({})).await;
+    let again = app
+        .post(
+            &format!("{}/withdraw-consent", customer_path(id)),
+            &token,
+            json!({}),
+        )
+        .await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.body["customer_ids"], json!([id]));
     assert_eq!(again.body["lead_ids_lost"], json!([]));
     assert_eq!(again.body["deidentified_at"], done.body["deidentified_at"]);
-    assert_eq!((events_count(&app).await, outbox_count(&app).await), (events, mails));
+    assert_eq!(
+        (events_count(&app).await, outbox_count(&app).await),
+        (events, mails)
+    );
 
     // A de-identified record is gone for amendments, and its identifiers are blacklisted.
     app.patch(&customer_path(id), &token, json!({"first_name": "Fred"}))
         .await
         .assert_problem(StatusCode::GONE);
-    app.patch(&customer_path(other), &token, json!({"email": "FRED@sea.com"}))
-        .await
-        .assert_problem(StatusCode::CONFLICT);
-    app.patch(&customer_path(other), &token, json!({"mobile": "083 656 7788"}))
-        .await
-        .assert_problem(StatusCode::CONFLICT);
+    app.patch(
+        &customer_path(other),
+        &token,
+        json!({"email": "FRED@sea.com"}),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT);
+    app.patch(
+        &customer_path(other),
+        &token,
+        json!({"mobile": "083 656 7788"}),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT);
     // Leads of a de-identified customer cannot be added.
-    app.post("/v1/dealers/abc-motors/leads", &token, json!({"customer_id": id, "recipient": {"name": "A", "email": "a@abc.co.za"}}))
-        .await
-        .assert_problem(StatusCode::CONFLICT);
+    app.post(
+        "/v1/dealers/abc-motors/leads",
+        &token,
+        json!({"customer_id": id, "recipient": {"name": "A", "email": "a@abc.co.za"}}),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT);
 }
 
 #[derive(diesel::QueryableByName, Debug, PartialEq)]
@@ -192,7 +292,11 @@ async fn the_two_blacklist_rows_share_nothing_but_the_dealer_and_the_day() {
     app.create_dealer("abc-motors").await;
     let (id, _) = fred_with_leads(&app).await;
     let done = app
-        .post(&format!("{}/withdraw-consent", customer_path(id)), &dealer("abc-motors"), json!({}))
+        .post(
+            &format!("{}/withdraw-consent", customer_path(id)),
+            &dealer("abc-motors"),
+            json!({}),
+        )
         .await;
     assert_eq!(done.status, StatusCode::OK);
     let pool = app.pool();
@@ -214,7 +318,12 @@ async fn the_two_blacklist_rows_share_nothing_but_the_dealer_and_the_day() {
     assert_eq!(mobile.value, "+27836567788");
     assert_eq!(email.dealer_id, mobile.dealer_id);
     assert_eq!(email.added_on, mobile.added_on);
-    assert_eq!(email.added_on.len(), 10, "a day, nothing finer: {}", email.added_on);
+    assert_eq!(
+        email.added_on.len(),
+        10,
+        "a day, nothing finer: {}",
+        email.added_on
+    );
     assert!(email.removed_on.is_none() && mobile.removed_on.is_none());
     assert_ne!(email.value, mobile.value);
     let columns = |table: &str, conn: &mut popia_api::db::DbConnection| -> Vec<String> {
@@ -229,11 +338,22 @@ async fn the_two_blacklist_rows_share_nothing_but_the_dealer_and_the_day() {
             ),
             popia_api::db::DbConnection::Sqlite(_) => format!("SELECT name FROM pragma_table_info('{table}') ORDER BY name"),
         };
-        diesel::sql_query(sql).load::<Column>(conn).unwrap().into_iter().map(|c| c.name).collect()
+        diesel::sql_query(sql)
+            .load::<Column>(conn)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect()
     };
     // No other column exists that could carry a shared key.
-    assert_eq!(columns("blacklist_emails", &mut conn), ["added_on", "dealer_id", "removed_on", "value"]);
-    assert_eq!(columns("blacklist_mobiles", &mut conn), ["added_on", "dealer_id", "removed_on", "value"]);
+    assert_eq!(
+        columns("blacklist_emails", &mut conn),
+        ["added_on", "dealer_id", "removed_on", "value"]
+    );
+    assert_eq!(
+        columns("blacklist_mobiles", &mut conn),
+        ["added_on", "dealer_id", "removed_on", "value"]
+    );
 }
 
 #[tokio::test]
@@ -242,7 +362,9 @@ async fn an_amendment_racing_a_withdrawal_never_brings_the_person_back() {
     app.create_dealer("abc-motors").await;
     const ROUNDS: usize = 15;
     for round in 0..ROUNDS {
-        let id = app.create_customer("abc-motors", fred()).await["id"].as_i64().unwrap();
+        let id = app.create_customer("abc-motors", fred()).await["id"]
+            .as_i64()
+            .unwrap();
         let racer = format!("Racer{round}");
         let amend = {
             let (app, racer) = (app.clone(), racer.clone());
@@ -255,21 +377,50 @@ async fn an_amendment_racing_a_withdrawal_never_brings_the_person_back() {
         let withdraw = {
             let app = app.clone();
             tokio::spawn(async move {
-                app.post(&format!("{}/withdraw-consent", customer_path(id)), &dealer("abc-motors"), json!({}))
-                    .await
-                    .status
+                app.post(
+                    &format!("{}/withdraw-consent", customer_path(id)),
+                    &dealer("abc-motors"),
+                    json!({}),
+                )
+                .await
+                .status
             })
         };
         let (amended, withdrawn) = (amend.await.unwrap(), withdraw.await.unwrap());
         assert_eq!(withdrawn, StatusCode::OK);
         // The amendment either went first (200) or met a de-identified record (410).
-        assert!(amended == StatusCode::OK || amended == StatusCode::GONE, "{amended}");
-        let record = app.get(&customer_path(id), &dealer("abc-motors")).await.body;
-        assert!(record["deidentified_at"].is_string(), "round {round}: {record}");
-        assert!(record["first_name"].is_null() && record["email"].is_null(), "round {round}: {record}");
-        let history = app.get(&format!("{}/history", customer_path(id)), &dealer("abc-motors")).await.body.to_string();
-        assert!(!history.contains(&racer) && !history.to_lowercase().contains(&racer.to_lowercase()), "round {round}: {history}");
-        assert!(!history.contains("Fred") && !history.contains("fred@sea.com"), "round {round}: {history}");
+        assert!(
+            amended == StatusCode::OK || amended == StatusCode::GONE,
+            "{amended}"
+        );
+        let record = app
+            .get(&customer_path(id), &dealer("abc-motors"))
+            .await
+            .body;
+        assert!(
+            record["deidentified_at"].is_string(),
+            "round {round}: {record}"
+        );
+        assert!(
+            record["first_name"].is_null() && record["email"].is_null(),
+            "round {round}: {record}"
+        );
+        let history = app
+            .get(
+                &format!("{}/history", customer_path(id)),
+                &dealer("abc-motors"),
+            )
+            .await
+            .body
+            .to_string();
+        assert!(
+            !history.contains(&racer) && !history.to_lowercase().contains(&racer.to_lowercase()),
+            "round {round}: {history}"
+        );
+        assert!(
+            !history.contains("Fred") && !history.contains("fred@sea.com"),
+            "round {round}: {history}"
+        );
     }
 }
 
@@ -278,13 +429,37 @@ async fn a_subject_withdrawing_twice_changes_nothing_the_second_time() {
     let app = spawn_app().await;
     app.create_dealer("abc-motors").await;
     fred_with_leads(&app).await;
-    let token = verify(&app, "abc-motors", json!({"mobile": "083 656 7788"}), "+27836567788").await;
-    let first = app.post("/v1/dealers/abc-motors/pi/withdraw-consent", &token, json!({})).await;
+    let token = verify(
+        &app,
+        "abc-motors",
+        json!({"mobile": "083 656 7788"}),
+        "+27836567788",
+    )
+    .await;
+    let first = app
+        .post(
+            "/v1/dealers/abc-motors/pi/withdraw-consent",
+            &token,
+            json!({}),
+        )
+        .await;
     assert_eq!(first.status, StatusCode::OK);
     assert_eq!(first.body["customer_ids"].as_array().unwrap().len(), 1);
     let (events, mails) = (events_count(&app).await, outbox_count(&app).await);
-    let second = app.post("/v1/dealers/abc-motors/pi/withdraw-consent", &token, json!({})).await;
+    let second = app
+        .post(
+            "/v1/dealers/abc-motors/pi/withdraw-consent",
+            &token,
+            json!({}),
+        )
+        .await;
     assert_eq!(second.status, StatusCode::OK);
-    assert_eq!(second.body, json!({"customer_ids": [], "lead_ids_lost": [], "deidentified_at": null}));
-    assert_eq!((events_count(&app).await, outbox_count(&app).await), (events, mails));
+    assert_eq!(
+        second.body,
+        json!({"customer_ids": [], "lead_ids_lost": [], "deidentified_at": null})
+    );
+    assert_eq!(
+        (events_count(&app).await, outbox_count(&app).await),
+        (events, mails)
+    );
 }

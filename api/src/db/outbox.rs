@@ -196,6 +196,32 @@ pub fn purge_customer(
     purge(conn, &ids, now)
 }
 
+/// Deletes the content of the dealer's finished messages sent to `address` (a one-time code
+/// names no customer, but its recipient is the person).
+pub fn purge_recipient(
+    conn: &mut DbConnection,
+    dealer: &str,
+    address: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let escaped = address
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let ids: Vec<i64> = outbox::table
+        .inner_join(contents::table)
+        .filter(outbox::dealer_id.eq(dealer))
+        .filter(outbox::status.ne(PENDING))
+        .filter(
+            contents::recipients
+                .like(format!("%\"{escaped}\"%"))
+                .escape('\\'),
+        )
+        .select(outbox::id)
+        .load(conn)?;
+    purge(conn, &ids, now)
+}
+
 /// Deletes the contents of `ids` and marks them purged, in chunks that stay within SQLite's
 /// limit on bound values.
 fn purge(conn: &mut DbConnection, ids: &[i64], now: NaiveDateTime) -> QueryResult<usize> {

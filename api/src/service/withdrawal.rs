@@ -159,6 +159,9 @@ fn withdraw_one(
     verifications::delete_for_identifiers(conn, dealer_id, &keys)?;
     lookup_alerts::delete_for_identifiers(conn, dealer_id, &keys)?;
     outbox::purge_customer(conn, customer.id, now)?;
+    for address in [&customer.email, &customer.mobile].into_iter().flatten() {
+        outbox::purge_recipient(conn, dealer_id, address, now)?;
+    }
 
     // History stays, de-identified; then what happened now.
     events::redact_customer(conn, customer.id)?;

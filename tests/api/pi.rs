@@ -468,3 +468,40 @@ async fn not_found_is_mailed_once_a_day_but_always_recorded() {
         .count();
     assert_eq!(recorded, 3);
 }
+
+#[tokio::test]
+async fn an_expired_code_is_gone_and_expired_verifications_are_purged() {
+    use diesel::RunQueryDsl;
+    let app = spawn_app().await;
+    app.create_dealer("abc-motors").await;
+    let started = app
+        .call(Method::POST, "/v1/dealers/abc-motors/pi/verifications", None, Some(json!({"email": "fred@sea.com"})))
+        .await;
+    let id = started.body["verification_id"].as_str().unwrap().to_owned();
+    let code = latest_code(&app, "fred@sea.com").await;
+    let pool = app.pool();
+    let mut conn = pool.get().unwrap();
+    // Ten minutes and a second later, by the clock of the database row.
+    let past = popia_api::db::now() - chrono::Duration::seconds(1);
+    let sql = match &*conn {
+        popia_api::db::DbConnection::Pg(_) => "UPDATE verifications SET expires_at = $1",
+        popia_api::db::DbConnection::Sqlite(_) => "UPDATE verifications SET expires_at = ?",
+    };
+    diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Timestamp, _>(past)
+        .execute(&mut *conn)
+        .unwrap();
+    app.call(Method::POST, &format!("/v1/dealers/abc-motors/pi/verifications/{id}/confirm"), None, Some(json!({"code": code})))
+        .await
+        .assert_problem(StatusCode::GONE);
+
+    // Kept an hour past expiry to count sends, then purged.
+    let now = popia_api::db::now();
+    let purged = popia_api::service::maintenance::purge(&mut conn, now + chrono::Duration::minutes(59)).unwrap();
+    assert_eq!(purged, 0);
+    let purged = popia_api::service::maintenance::purge(&mut conn, now + chrono::Duration::minutes(61)).unwrap();
+    assert_eq!(purged, 1);
+    app.call(Method::POST, &format!("/v1/dealers/abc-motors/pi/verifications/{id}/confirm"), None, Some(json!({"code": code})))
+        .await
+        .assert_problem(StatusCode::NOT_FOUND);
+}

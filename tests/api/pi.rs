@@ -29,7 +29,8 @@ pub async fn fred_with_leads(app: &TestApp) -> (i64, Vec<i64>) {
     (id, leads)
 }
 
-async fn events_of(app: &TestApp) -> Vec<Value> {
+/// abc-motors' whole change feed.
+pub async fn events_of(app: &TestApp) -> Vec<Value> {
     app.get(
         "/v1/dealers/abc-motors/history?limit=1000",
         &dealer("abc-motors"),
@@ -41,7 +42,8 @@ async fn events_of(app: &TestApp) -> Vec<Value> {
         .clone()
 }
 
-async fn notifications_of(app: &TestApp) -> Vec<Value> {
+/// abc-motors' notifications.
+pub async fn notifications_of(app: &TestApp) -> Vec<Value> {
     app.get(
         "/v1/dealers/abc-motors/notifications?limit=1000",
         &dealer("abc-motors"),
@@ -475,7 +477,12 @@ async fn an_expired_code_is_gone_and_expired_verifications_are_purged() {
     let app = spawn_app().await;
     app.create_dealer("abc-motors").await;
     let started = app
-        .call(Method::POST, "/v1/dealers/abc-motors/pi/verifications", None, Some(json!({"email": "fred@sea.com"})))
+        .call(
+            Method::POST,
+            "/v1/dealers/abc-motors/pi/verifications",
+            None,
+            Some(json!({"email": "fred@sea.com"})),
+        )
         .await;
     let id = started.body["verification_id"].as_str().unwrap().to_owned();
     let code = latest_code(&app, "fred@sea.com").await;
@@ -491,17 +498,31 @@ async fn an_expired_code_is_gone_and_expired_verifications_are_purged() {
         .bind::<diesel::sql_types::Timestamp, _>(past)
         .execute(&mut *conn)
         .unwrap();
-    app.call(Method::POST, &format!("/v1/dealers/abc-motors/pi/verifications/{id}/confirm"), None, Some(json!({"code": code})))
-        .await
-        .assert_problem(StatusCode::GONE);
+    app.call(
+        Method::POST,
+        &format!("/v1/dealers/abc-motors/pi/verifications/{id}/confirm"),
+        None,
+        Some(json!({"code": code})),
+    )
+    .await
+    .assert_problem(StatusCode::GONE);
 
     // Kept an hour past expiry to count sends, then purged.
     let now = popia_api::db::now();
-    let purged = popia_api::service::maintenance::purge(&mut conn, now + chrono::Duration::minutes(59)).unwrap();
+    let purged =
+        popia_api::service::maintenance::purge(&mut conn, now + chrono::Duration::minutes(59))
+            .unwrap();
     assert_eq!(purged, 0);
-    let purged = popia_api::service::maintenance::purge(&mut conn, now + chrono::Duration::minutes(61)).unwrap();
+    let purged =
+        popia_api::service::maintenance::purge(&mut conn, now + chrono::Duration::minutes(61))
+            .unwrap();
     assert_eq!(purged, 1);
-    app.call(Method::POST, &format!("/v1/dealers/abc-motors/pi/verifications/{id}/confirm"), None, Some(json!({"code": code})))
-        .await
-        .assert_problem(StatusCode::NOT_FOUND);
+    app.call(
+        Method::POST,
+        &format!("/v1/dealers/abc-motors/pi/verifications/{id}/confirm"),
+        None,
+        Some(json!({"code": code})),
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND);
 }

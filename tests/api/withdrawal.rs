@@ -7,34 +7,18 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use crate::pi::fred_with_leads;
+use crate::pi::{events_of, fred_with_leads, notifications_of};
 
 fn customer_path(id: i64) -> String {
     format!("/v1/dealers/abc-motors/customers/{id}")
 }
 
 async fn outbox_count(app: &TestApp) -> usize {
-    app.get(
-        "/v1/dealers/abc-motors/notifications?limit=1000",
-        &dealer("abc-motors"),
-    )
-    .await
-    .body["items"]
-        .as_array()
-        .unwrap()
-        .len()
+    notifications_of(app).await.len()
 }
 
 async fn events_count(app: &TestApp) -> usize {
-    app.get(
-        "/v1/dealers/abc-motors/history?limit=1000",
-        &dealer("abc-motors"),
-    )
-    .await
-    .body["items"]
-        .as_array()
-        .unwrap()
-        .len()
+    events_of(app).await.len()
 }
 
 #[tokio::test]

@@ -268,6 +268,8 @@ struct BlacklistRow {
     added_on: String,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     removed_on: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    changed_on: String,
 }
 
 #[tokio::test]
@@ -288,7 +290,7 @@ async fn the_two_blacklist_rows_share_nothing_but_the_dealer_and_the_day() {
     let read = |conn: &mut popia_api::db::DbConnection, table: &str| -> Vec<BlacklistRow> {
         // Every column, as text, whatever the backend's date type.
         diesel::sql_query(format!(
-            "SELECT dealer_id, value, CAST(added_on AS TEXT) AS added_on, CAST(removed_on AS TEXT) AS removed_on FROM {table}"
+            "SELECT dealer_id, value, CAST(added_on AS TEXT) AS added_on, CAST(removed_on AS TEXT) AS removed_on, CAST(changed_on AS TEXT) AS changed_on FROM {table}"
         ))
         .load(conn)
         .unwrap()
@@ -302,6 +304,7 @@ async fn the_two_blacklist_rows_share_nothing_but_the_dealer_and_the_day() {
     assert_eq!(mobile.value, "+27836567788");
     assert_eq!(email.dealer_id, mobile.dealer_id);
     assert_eq!(email.added_on, mobile.added_on);
+    assert_eq!((&email.changed_on, &mobile.changed_on), (&email.added_on, &mobile.added_on));
     assert_eq!(
         email.added_on.len(),
         10,
@@ -332,11 +335,11 @@ async fn the_two_blacklist_rows_share_nothing_but_the_dealer_and_the_day() {
     // No other column exists that could carry a shared key.
     assert_eq!(
         columns("blacklist_emails", &mut conn),
-        ["added_on", "dealer_id", "removed_on", "value"]
+        ["added_on", "changed_on", "dealer_id", "removed_on", "value"]
     );
     assert_eq!(
         columns("blacklist_mobiles", &mut conn),
-        ["added_on", "dealer_id", "removed_on", "value"]
+        ["added_on", "changed_on", "dealer_id", "removed_on", "value"]
     );
 }
 

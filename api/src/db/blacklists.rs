@@ -9,24 +9,37 @@ pub struct Entry {
     pub value: String,
     pub added_on: NaiveDate,
     pub removed_on: Option<NaiveDate>,
+    pub changed_on: NaiveDate,
 }
+
+/// A keyset position in a blacklist: the day and the value of the last entry read.
+pub type Position = (NaiveDate, String);
+
+/// Rows read per batch when streaming a whole list.
+pub const BATCH: i64 = 5000;
 
 macro_rules! blacklist {
     ($module:ident, $table:ident) => {
         pub mod $module {
             use chrono::NaiveDate;
             use diesel::prelude::*;
+            use diesel::sql_types::{Bool, Date, Text};
 
-            use super::Entry;
+            use super::{Entry, Position};
             use crate::db::schema::$table as list;
             use crate::db::DbConnection;
 
+            type Row = (String, NaiveDate, Option<NaiveDate>, NaiveDate);
+
+            fn entry((value, added_on, removed_on, changed_on): Row) -> Entry {
+                Entry { value, added_on, removed_on, changed_on }
+            }
+
+            const COLUMNS: (list::value, list::added_on, list::removed_on, list::changed_on) =
+                (list::value, list::added_on, list::removed_on, list::changed_on);
+
             /// Whether `value` is on the dealer's list now.
-            pub fn contains(
-                conn: &mut DbConnection,
-                dealer: &str,
-                value: &str,
-            ) -> QueryResult<bool> {
+            pub fn contains(conn: &mut DbConnection, dealer: &str, value: &str) -> QueryResult<bool> {
                 use diesel::dsl::{exists, select};
                 select(exists(
                     list::table
@@ -36,14 +49,25 @@ macro_rules! blacklist {
                 .get_result(conn)
             }
 
+            /// Which of `values` are on the dealer's list now.
+            pub fn present(conn: &mut DbConnection, dealer: &str, values: &[String]) -> QueryResult<Vec<String>> {
+                let mut found = Vec::new();
+                for chunk in values.chunks(500) {
+                    found.extend(
+                        list::table
+                            .filter(list::dealer_id.eq(dealer))
+                            .filter(list::value.eq_any(chunk))
+                            .filter(list::removed_on.is_null())
+                            .select(list::value)
+                            .load::<String>(conn)?,
+                    );
+                }
+                Ok(found)
+            }
+
             /// Puts `value` on the list (again, if it had left it). Callers hold the dealer's
             /// write lock, so the check and the write cannot race.
-            pub fn add(
-                conn: &mut DbConnection,
-                dealer: &str,
-                value: &str,
-                day: NaiveDate,
-            ) -> QueryResult<()> {
+            pub fn add(conn: &mut DbConnection, dealer: &str, value: &str, day: NaiveDate) -> QueryResult<()> {
                 let existing: Option<Option<NaiveDate>> = list::table
                     .find((dealer, value))
                     .select(list::removed_on)
@@ -56,6 +80,7 @@ macro_rules! blacklist {
                                 list::dealer_id.eq(dealer),
                                 list::value.eq(value),
                                 list::added_on.eq(day),
+                                list::changed_on.eq(day),
                             ))
                             .execute(conn)?;
                     }
@@ -64,6 +89,7 @@ macro_rules! blacklist {
                             .set((
                                 list::added_on.eq(day),
                                 list::removed_on.eq(None::<NaiveDate>),
+                                list::changed_on.eq(day),
                             ))
                             .execute(conn)?;
                     }
@@ -74,39 +100,67 @@ macro_rules! blacklist {
 
             /// Takes `value` off the list (fresh consent); the entry stays, marked removed, so the
             /// change feed can publish the removal.
-            pub fn remove(
-                conn: &mut DbConnection,
-                dealer: &str,
-                value: &str,
-                day: NaiveDate,
-            ) -> QueryResult<bool> {
+            pub fn remove(conn: &mut DbConnection, dealer: &str, value: &str, day: NaiveDate) -> QueryResult<bool> {
                 let changed = diesel::update(
-                    list::table
-                        .find((dealer, value))
-                        .filter(list::removed_on.is_null()),
+                    list::table.find((dealer, value)).filter(list::removed_on.is_null()),
                 )
-                .set(list::removed_on.eq(Some(day)))
+                .set((list::removed_on.eq(Some(day)), list::changed_on.eq(day)))
                 .execute(conn)?;
                 Ok(changed > 0)
             }
 
-            pub fn find(
+            /// A keyset page of the entries on the list, by (added_on, value).
+            pub fn page(
                 conn: &mut DbConnection,
                 dealer: &str,
-                value: &str,
-            ) -> QueryResult<Option<Entry>> {
-                list::table
-                    .find((dealer, value))
-                    .select((list::value, list::added_on, list::removed_on))
-                    .first::<(String, NaiveDate, Option<NaiveDate>)>(conn)
-                    .optional()
-                    .map(|row| {
-                        row.map(|(value, added_on, removed_on)| Entry {
-                            value,
-                            added_on,
-                            removed_on,
-                        })
-                    })
+                after: Option<&Position>,
+                limit: i64,
+            ) -> QueryResult<Vec<Entry>> {
+                let mut query = list::table
+                    .filter(list::dealer_id.eq(dealer))
+                    .filter(list::removed_on.is_null())
+                    .select(COLUMNS)
+                    .order((list::added_on.asc(), list::value.asc()))
+                    .limit(limit)
+                    .into_boxed();
+                if let Some((day, value)) = after {
+                    // A row-value comparison uses the (dealer, added_on, value) index.
+                    query = query.filter(
+                        diesel::dsl::sql::<Bool>("(added_on, value) > (")
+                            .bind::<Date, _>(*day)
+                            .sql(", ")
+                            .bind::<Text, _>(value.clone())
+                            .sql(")"),
+                    );
+                }
+                Ok(query.load::<Row>(conn)?.into_iter().map(entry).collect())
+            }
+
+            /// A keyset page of the entries changed on or after `since`, by (changed_on, value).
+            pub fn changes(
+                conn: &mut DbConnection,
+                dealer: &str,
+                since: NaiveDate,
+                after: Option<&Position>,
+                limit: i64,
+            ) -> QueryResult<Vec<Entry>> {
+                let mut query = list::table
+                    .filter(list::dealer_id.eq(dealer))
+                    .filter(list::changed_on.ge(since))
+                    .select(COLUMNS)
+                    .order((list::changed_on.asc(), list::value.asc()))
+                    .limit(limit)
+                    .into_boxed();
+                if let Some((day, value)) = after {
+                    query = query.filter(
+                        diesel::dsl::sql::<Bool>("(changed_on, value) > (")
+                            .bind::<Date, _>(*day)
+                            .sql(", ")
+                            .bind::<Text, _>(value.clone())
+                            .sql(")"),
+                    );
+                }
+                Ok(query.load::<Row>(conn)?.into_iter().map(entry).collect())
             }
         }
     };
@@ -114,3 +168,36 @@ macro_rules! blacklist {
 
 blacklist!(emails, blacklist_emails);
 blacklist!(mobiles, blacklist_mobiles);
+
+/// Which list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum List {
+    Emails,
+    Mobiles,
+}
+
+impl List {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            List::Emails => "emails",
+            List::Mobiles => "mobiles",
+        }
+    }
+
+    /// A page of the list (`since` None) or of its changes since a day.
+    pub fn read(
+        self,
+        conn: &mut super::DbConnection,
+        dealer: &str,
+        since: Option<NaiveDate>,
+        after: Option<&Position>,
+        limit: i64,
+    ) -> diesel::QueryResult<Vec<Entry>> {
+        match (self, since) {
+            (List::Emails, None) => emails::page(conn, dealer, after, limit),
+            (List::Emails, Some(day)) => emails::changes(conn, dealer, day, after, limit),
+            (List::Mobiles, None) => mobiles::page(conn, dealer, after, limit),
+            (List::Mobiles, Some(day)) => mobiles::changes(conn, dealer, day, after, limit),
+        }
+    }
+}

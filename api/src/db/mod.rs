@@ -1,6 +1,7 @@
 //! Storage: the connection pool, the per-backend module and one file of queries per table.
 
 pub mod backend;
+pub mod blacklist_pulls;
 pub mod blacklists;
 pub mod customers;
 pub mod dealers;

@@ -126,6 +126,7 @@ diesel::table! {
         value -> Text,
         added_on -> Date,
         removed_on -> Nullable<Date>,
+        changed_on -> Date,
     }
 }
 
@@ -135,6 +136,21 @@ diesel::table! {
         value -> Text,
         added_on -> Date,
         removed_on -> Nullable<Date>,
+        changed_on -> Date,
+    }
+}
+
+diesel::table! {
+    blacklist_pulls (id) {
+        id -> BigInt,
+        dealer_id -> Text,
+        sub -> Text,
+        role -> Text,
+        list -> Text,
+        format -> Text,
+        since -> Nullable<Date>,
+        items -> BigInt,
+        at -> Timestamp,
     }
 }
 
@@ -148,5 +164,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     verifications,
     lookup_alerts,
     blacklist_emails,
-    blacklist_mobiles
+    blacklist_mobiles,
+    blacklist_pulls
 );

@@ -37,7 +37,7 @@ where
                 let chunk = chunk
                     .map_err(|e| ApiError::BadRequest(format!("cannot read the body: {e}")))?;
                 if body.len() + chunk.len() > LIMIT {
-                    return Err(ApiError::PayloadTooLarge { limit: LIMIT });
+                    return Err(too_large(LIMIT));
                 }
                 body.extend_from_slice(&chunk);
             }
@@ -48,6 +48,12 @@ where
     }
 }
 
+fn too_large(limit: usize) -> ApiError {
+    ApiError::PayloadTooLarge {
+        detail: format!("the request body is over the limit of {limit} bytes"),
+    }
+}
+
 fn check_headers(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
     let declared = req
         .headers()
@@ -55,7 +61,7 @@ fn check_headers(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|length| length > limit) {
-        return Err(ApiError::PayloadTooLarge { limit });
+        return Err(too_large(limit));
     }
     let content_type = req
         .headers()

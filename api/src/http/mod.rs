@@ -1,6 +1,7 @@
 //! The HTTP surface: one file per resource, plus the shared extractors, errors, paging and the
 //! OpenAPI document.
 
+pub mod blacklists;
 pub mod customers;
 pub mod dealers;
 pub mod extract;
@@ -40,5 +41,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(pi::confirm_verification)
         .service(pi::pi_lookup)
         .service(pi::pi_amend)
-        .service(pi::pi_withdraw_consent);
+        .service(pi::pi_withdraw_consent)
+        .service(blacklists::list_blacklist_emails)
+        .service(blacklists::list_blacklist_mobiles)
+        .service(blacklists::check_blacklist)
+        .service(blacklists::list_blacklist_pulls);
 }

@@ -27,6 +27,7 @@ Authenticate with `Authorization: Bearer <JWT>` (button *Authorize*). Errors are
         (name = "customers", description = "Core customer records (dealer staff)"),
         (name = "leads", description = "Enquiries worked by salespeople"),
         (name = "pi", description = "The /pi page: verify, look up, correct, withdraw (data subject)"),
+        (name = "blacklists", description = "Consent blacklists for operators: pages, changes, CSV, check, pull log"),
         (name = "history", description = "The change feed dealer systems follow"),
         (name = "notifications", description = "Messages sent for the dealer, without bodies"),
         (name = "operations", description = "Health, readiness and metrics"),

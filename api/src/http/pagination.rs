@@ -60,6 +60,33 @@ pub fn bounds(after: Option<&str>, limit: Option<i64>) -> Result<(i64, i64), Api
     Ok((after, limit))
 }
 
+/// A cursor over a list ordered by (day, value), such as a blacklist.
+pub fn encode_day_cursor(day: chrono::NaiveDate, value: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("day:{day}|{value}"))
+}
+
+/// The position after which to read a (day, value) list, and the page size.
+pub fn day_bounds(
+    after: Option<&str>,
+    limit: Option<i64>,
+) -> Result<(Option<(chrono::NaiveDate, String)>, i64), ApiError> {
+    let (_, limit) = bounds(None, limit)?;
+    let after = match after {
+        None => None,
+        Some(cursor) => Some(
+            decode_day_cursor(cursor)
+                .ok_or_else(|| ApiError::field("after", "is not a cursor this service issued"))?,
+        ),
+    };
+    Ok((after, limit))
+}
+
+fn decode_day_cursor(cursor: &str) -> Option<(chrono::NaiveDate, String)> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+    let (day, value) = text.strip_prefix("day:")?.split_once('|')?;
+    Some((day.parse().ok()?, value.to_owned()))
+}
+
 fn decode_cursor(cursor: &str) -> Option<i64> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
     let text = String::from_utf8(bytes).ok()?;

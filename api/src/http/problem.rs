@@ -64,8 +64,8 @@ pub enum ApiError {
     TooManyRequests { detail: String, retry_after: u64 },
     #[error("wrong code")]
     WrongCode { attempts_left: u32 },
-    #[error("request body too large")]
-    PayloadTooLarge { limit: usize },
+    #[error("{detail}")]
+    PayloadTooLarge { detail: String },
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("validation failed")]
@@ -128,9 +128,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { allow } => {
                 format!("this path answers only {allow}")
             }
-            ApiError::PayloadTooLarge { limit } => {
-                format!("the request body is over the limit of {limit} bytes")
-            }
+            ApiError::PayloadTooLarge { detail } => detail.clone(),
             ApiError::Validation(errors) => match errors.as_slice() {
                 [one] => format!("{}: {}", one.field, one.message),
                 _ => format!("{} fields were refused", errors.len()),

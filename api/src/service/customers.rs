@@ -1,6 +1,6 @@
 use crate::db::customers::{self as table, CustomerFilter, CustomerRow, NewCustomerRow};
 use crate::db::leads::{self, LeadRow};
-use crate::db::{self, events, DbConnection, Page};
+use crate::db::{self, blacklists, events, DbConnection, Page};
 use crate::domain::events::{Actor, Channel, EventKind, FieldChange, NewEvent};
 use crate::domain::{DealerId, Email, Mobile, PersonName};
 use crate::http::problem::ApiError;
@@ -40,6 +40,7 @@ pub fn create(
         if !db::dealers::exists(conn, dealer.as_str())? {
             return Err(ApiError::not_found("dealer"));
         }
+        leave_blacklists_with_fresh_consent(conn, dealer, &row, now.date())?;
         let customer = table::insert(conn, &row)?;
         let changes = [
             FieldChange::set("first_name", customer.first_name.as_ref()),
@@ -83,4 +84,44 @@ pub fn search(
     limit: i64,
 ) -> Result<Page<CustomerRow>, ApiError> {
     Ok(table::list(conn, dealer.as_str(), filter, after, limit)?)
+}
+
+/// A blacklisted email or mobile comes back only with fresh consent to process and where it
+/// came from; then it leaves the blacklist, and the change feed publishes the removal.
+fn leave_blacklists_with_fresh_consent(
+    conn: &mut DbConnection,
+    dealer: &DealerId,
+    row: &NewCustomerRow,
+    today: chrono::NaiveDate,
+) -> Result<(), ApiError> {
+    let fresh_consent = row.consent_process && row.consent_source.is_some();
+    let dealer = dealer.as_str();
+    let mut blacklisted = Vec::new();
+    if let Some(email) = &row.email {
+        if blacklists::emails::contains(conn, dealer, email)? {
+            blacklisted.push("email");
+        }
+    }
+    if let Some(mobile) = &row.mobile {
+        if blacklists::mobiles::contains(conn, dealer, mobile)? {
+            blacklisted.push("mobile");
+        }
+    }
+    if blacklisted.is_empty() {
+        return Ok(());
+    }
+    if !fresh_consent {
+        return Err(ApiError::Conflict(format!(
+            "the {} withdrew consent and is on the blacklist: a new record needs consent_process \
+             true and a consent_source saying where the fresh consent came from",
+            blacklisted.join(" and ")
+        )));
+    }
+    if let (Some(email), true) = (&row.email, blacklisted.contains(&"email")) {
+        blacklists::emails::remove(conn, dealer, email, today)?;
+    }
+    if let (Some(mobile), true) = (&row.mobile, blacklisted.contains(&"mobile")) {
+        blacklists::mobiles::remove(conn, dealer, mobile, today)?;
+    }
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //! HTTP handlers only check access, build the input and call one of these.
 
 pub mod amendment;
+pub mod blacklists;
 pub mod customers;
 pub mod dealers;
 pub mod demo;

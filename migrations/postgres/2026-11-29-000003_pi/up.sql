@@ -29,22 +29,26 @@ CREATE TABLE lookup_alerts (
 
 -- The consent blacklists: one table per kind of identifier, no surrogate id, no customer id,
 -- nothing finer than the day, so an email row and a mobile row share nothing but the dealer
--- and the day. `removed_on` marks an entry that left through fresh consent (the change feed
--- publishes it).
+-- and the day. `removed_on` marks an entry that left through fresh consent; `changed_on` is
+-- the day of the latest change, which the `?since=` change feed pages by.
 CREATE TABLE blacklist_emails (
     dealer_id  TEXT NOT NULL REFERENCES dealers (id),
     value      TEXT NOT NULL,
     added_on   DATE NOT NULL,
     removed_on DATE,
+    changed_on DATE NOT NULL,
     PRIMARY KEY (dealer_id, value)
 );
-CREATE INDEX blacklist_emails_added ON blacklist_emails (dealer_id, added_on, value);
+CREATE INDEX blacklist_emails_added ON blacklist_emails (dealer_id, added_on, value) WHERE removed_on IS NULL;
+CREATE INDEX blacklist_emails_changed ON blacklist_emails (dealer_id, changed_on, value);
 
 CREATE TABLE blacklist_mobiles (
     dealer_id  TEXT NOT NULL REFERENCES dealers (id),
     value      TEXT NOT NULL,
     added_on   DATE NOT NULL,
     removed_on DATE,
+    changed_on DATE NOT NULL,
     PRIMARY KEY (dealer_id, value)
 );
-CREATE INDEX blacklist_mobiles_added ON blacklist_mobiles (dealer_id, added_on, value);
+CREATE INDEX blacklist_mobiles_added ON blacklist_mobiles (dealer_id, added_on, value) WHERE removed_on IS NULL;
+CREATE INDEX blacklist_mobiles_changed ON blacklist_mobiles (dealer_id, changed_on, value);

@@ -1,0 +1,389 @@
+//! The consent blacklists for operators (call centres, DMS vendors, agencies) and dealers: keyset
+//! pages, changes since a day, the whole list as streamed CSV, a batch check, and the pull log.
+
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::extract::{ValidJson, ValidQuery};
+use super::pagination::{self, Page};
+use super::problem::{ApiError, FieldError, Problem};
+use crate::auth::{Capability, Principal};
+use crate::db::blacklist_pulls::PullRow;
+use crate::db::blacklists::{Entry, List, BATCH};
+use crate::db::{self, Pool};
+use crate::domain::events::Actor;
+use crate::domain::DealerId;
+use crate::service::blacklists::{self as service, Pull};
+
+/// Whether an entry joined or left the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BlacklistChange {
+    Added,
+    /// Left through fresh consent.
+    Removed,
+}
+
+/// An entry of a blacklist: `{value, added_on}`; or, with `?since=`, a change:
+/// `{value, change, on}`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BlacklistItem {
+    /// The normalised email, or the E.164 mobile.
+    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_on: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<BlacklistChange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on: Option<NaiveDate>,
+}
+
+fn item(entry: Entry, since: Option<NaiveDate>) -> BlacklistItem {
+    match since {
+        None => BlacklistItem {
+            value: entry.value,
+            added_on: Some(entry.added_on),
+            change: None,
+            on: None,
+        },
+        Some(_) => BlacklistItem {
+            value: entry.value,
+            added_on: None,
+            change: Some(if entry.removed_on.is_some() {
+                BlacklistChange::Removed
+            } else {
+                BlacklistChange::Added
+            }),
+            on: Some(entry.changed_on),
+        },
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BlacklistQuery {
+    /// Only the changes (additions and removals) on or after this day, `YYYY-MM-DD`.
+    #[param(value_type = Option<String>, format = Date)]
+    pub since: Option<NaiveDate>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+}
+
+/// Values to check: up to 10,000 emails and mobiles together, in any accepted form.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlacklistCheck {
+    #[serde(default)]
+    #[schema(example = json!(["Fred@Sea.com"]))]
+    pub emails: Vec<String>,
+    #[serde(default)]
+    #[schema(example = json!(["083 656 7788"]))]
+    pub mobiles: Vec<String>,
+}
+
+/// The normalised values that are on the blacklists, and the values that were not valid at all.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BlacklistCheckResult {
+    pub emails: Vec<String>,
+    pub mobiles: Vec<String>,
+    /// Each value that is not an email or mobile: `emails[3]`, `mobiles[0]`, ….
+    pub invalid: Vec<FieldError>,
+}
+
+/// One export or check of a blacklist.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BlacklistPull {
+    pub id: i64,
+    /// Who pulled: the token's `sub`.
+    pub sub: String,
+    /// The token's role.
+    pub role: String,
+    /// `emails`, `mobiles` or `check`.
+    pub list: String,
+    /// `json` or `csv`.
+    pub format: String,
+    pub since: Option<NaiveDate>,
+    /// Entries returned (or values checked).
+    pub items: i64,
+    pub at: DateTime<Utc>,
+}
+
+impl From<PullRow> for BlacklistPull {
+    fn from(row: PullRow) -> Self {
+        BlacklistPull {
+            id: row.id,
+            sub: row.sub,
+            role: row.role,
+            list: row.list,
+            format: row.format,
+            since: row.since,
+            items: row.items,
+            at: row.at.and_utc(),
+        }
+    }
+}
+
+fn wants_csv(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.to_ascii_lowercase().contains("text/csv"))
+}
+
+async fn read_list(
+    req: HttpRequest,
+    principal: Principal,
+    pool: web::Data<Pool>,
+    dealer: String,
+    list: List,
+    query: BlacklistQuery,
+) -> Result<HttpResponse, ApiError> {
+    let dealer = principal.authorize(Capability::Blacklists, &dealer)?;
+    let actor = principal.actor();
+    if wants_csv(&req) {
+        return stream_csv(pool, dealer, actor, list, query.since).await;
+    }
+    let (after, limit) = pagination::day_bounds(query.after.as_deref(), query.limit)?;
+    let since = query.since;
+    let (entries, more) = db::run(&pool, move |conn| {
+        service::page(conn, &dealer, &actor, list, since, after.as_ref(), limit)
+    })
+    .await?;
+    let next = more
+        .then(|| entries.last().map(|e| {
+            let day = if since.is_some() { e.changed_on } else { e.added_on };
+            pagination::encode_day_cursor(day, &e.value)
+        }))
+        .flatten();
+    let items = entries.into_iter().map(|e| item(e, since)).collect();
+    Ok(HttpResponse::Ok().json(Page { items, next }))
+}
+
+/// Streams the whole list (or its changes) as CSV, reading keyset batches on a blocking thread
+/// and handing each to the response as it is written, so memory stays flat however long the
+/// list. The pull is logged when the stream ends, with the number of entries sent.
+async fn stream_csv(
+    pool: web::Data<Pool>,
+    dealer: DealerId,
+    actor: Actor,
+    list: List,
+    since: Option<NaiveDate>,
+) -> Result<HttpResponse, ApiError> {
+    {
+        let dealer = dealer.clone();
+        let exists = db::run(&pool, move |conn| Ok(db::dealers::exists(conn, dealer.as_str())?)).await?;
+        if !exists {
+            return Err(ApiError::not_found("dealer"));
+        }
+    }
+    let today = Utc::now().date_naive();
+    let filename = match since {
+        None => format!("{dealer}-blacklist-{}-{today}.csv", list.as_str()),
+        Some(day) => format!("{dealer}-blacklist-{}-changes-since-{day}-{today}.csv", list.as_str()),
+    };
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
+    let pool = pool.get_ref().clone();
+    tokio::task::spawn_blocking(move || {
+        let sent = write_csv(&pool, &dealer, list, since, &sender);
+        let items = match sent {
+            Ok(items) => items,
+            Err((items, error)) => {
+                tracing::warn!(%error, "blacklist CSV export stopped early");
+                items
+            }
+        };
+        let logged = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
+            let pull = Pull { dealer: &dealer, actor: &actor, list: list.as_str(), format: "csv", since, items };
+            service::record_pull(&mut conn, pull).map_err(|e| e.to_string())
+        });
+        if let Err(error) = logged {
+            tracing::error!(%error, "cannot record a blacklist pull");
+        }
+    });
+    let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .streaming(body))
+}
+
+/// Writes the CSV in batches to `sender`; returns how many entries went out (and why it
+/// stopped early, if it did: the client left, or the database failed).
+fn write_csv(
+    pool: &Pool,
+    dealer: &DealerId,
+    list: List,
+    since: Option<NaiveDate>,
+    sender: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+) -> Result<usize, (usize, String)> {
+    let mut sent = 0;
+    let fail = |sent: usize, error: String| (sent, error);
+    let mut conn = pool.get().map_err(|e| fail(0, e.to_string()))?;
+    let header: &[&str] = match since {
+        None => &["value", "added_on"],
+        Some(_) => &["value", "change", "on"],
+    };
+    let send = |bytes: Vec<u8>| sender.blocking_send(Ok(Bytes::from(bytes)));
+    // One writer per batch: its buffer is handed to the response whole, then dropped.
+    let finish = |writer: csv::Writer<Vec<u8>>, sent: usize| {
+        let bytes = writer.into_inner().map_err(|e| fail(sent, e.to_string()))?;
+        send(bytes).map_err(|_| fail(sent, "the client went away".into()))
+    };
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(header).map_err(|e| fail(0, e.to_string()))?;
+    finish(writer, 0)?;
+    let mut after = None;
+    loop {
+        let batch = list
+            .read(&mut conn, dealer.as_str(), since, after.as_ref(), BATCH)
+            .map_err(|e| fail(sent, e.to_string()))?;
+        let Some(last) = batch.last() else { break };
+        after = Some((if since.is_some() { last.changed_on } else { last.added_on }, last.value.clone()));
+        let count = batch.len();
+        let mut writer = csv::Writer::from_writer(Vec::with_capacity(count * 40));
+        for entry in batch {
+            let row = item(entry, since);
+            let record = match since {
+                None => [row.value, row.added_on.map(|d| d.to_string()).unwrap_or_default(), String::new()],
+                Some(_) => [
+                    row.value,
+                    match row.change {
+                        Some(BlacklistChange::Removed) => "removed".into(),
+                        _ => "added".into(),
+                    },
+                    row.on.map(|d| d.to_string()).unwrap_or_default(),
+                ],
+            };
+            writer.write_record(&record[..header.len()]).map_err(|e| fail(sent, e.to_string()))?;
+        }
+        finish(writer, sent)?;
+        sent += count;
+        if (count as i64) < BATCH {
+            break;
+        }
+    }
+    Ok(sent)
+}
+
+/// The email blacklist: pages of `{value, added_on}`, or with `since` the changes; `Accept:
+/// text/csv` streams all of it.
+#[utoipa::path(
+    operation_id = "list_blacklist_emails",
+    tag = "blacklists",
+    params(("dealer" = String, Path, description = "The dealer's id"), BlacklistQuery),
+    responses((status = 200, description = "A page of entries or changes; or the whole list as CSV",
+               content((Page<BlacklistItem> = "application/json"), (String = "text/csv")))),
+)]
+#[get("/v1/dealers/{dealer}/blacklist/emails")]
+pub async fn list_blacklist_emails(
+    req: HttpRequest,
+    principal: Principal,
+    pool: web::Data<Pool>,
+    path: web::Path<String>,
+    query: ValidQuery<BlacklistQuery>,
+) -> Result<HttpResponse, ApiError> {
+    read_list(req, principal, pool, path.into_inner(), List::Emails, query.0).await
+}
+
+/// The mobile blacklist: pages of `{value, added_on}`, or with `since` the changes; `Accept:
+/// text/csv` streams all of it.
+#[utoipa::path(
+    operation_id = "list_blacklist_mobiles",
+    tag = "blacklists",
+    params(("dealer" = String, Path, description = "The dealer's id"), BlacklistQuery),
+    responses((status = 200, description = "A page of entries or changes; or the whole list as CSV",
+               content((Page<BlacklistItem> = "application/json"), (String = "text/csv")))),
+)]
+#[get("/v1/dealers/{dealer}/blacklist/mobiles")]
+pub async fn list_blacklist_mobiles(
+    req: HttpRequest,
+    principal: Principal,
+    pool: web::Data<Pool>,
+    path: web::Path<String>,
+    query: ValidQuery<BlacklistQuery>,
+) -> Result<HttpResponse, ApiError> {
+    read_list(req, principal, pool, path.into_inner(), List::Mobiles, query.0).await
+}
+
+/// Which of these emails and mobiles are blacklisted (up to 10,000 values).
+#[utoipa::path(
+    operation_id = "check_blacklist",
+    tag = "blacklists",
+    params(("dealer" = String, Path, description = "The dealer's id")),
+    request_body = BlacklistCheck,
+    responses(
+        (status = 200, description = "The blacklisted values, normalised, and the invalid ones", body = BlacklistCheckResult),
+        (status = 413, description = "More than 10,000 values", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/v1/dealers/{dealer}/blacklist/check")]
+pub async fn check_blacklist(
+    principal: Principal,
+    pool: web::Data<Pool>,
+    path: web::Path<String>,
+    body: ValidJson<BlacklistCheck, { 2 * 1024 * 1024 }>,
+) -> Result<web::Json<BlacklistCheckResult>, ApiError> {
+    let dealer = principal.authorize(Capability::Blacklists, &path)?;
+    let actor = principal.actor();
+    let BlacklistCheck { emails, mobiles } = body.0;
+    let checked = db::run(&pool, move |conn| {
+        service::check(conn, &dealer, &actor, &emails, &mobiles)
+    })
+    .await?;
+    Ok(web::Json(BlacklistCheckResult {
+        emails: checked.emails,
+        mobiles: checked.mobiles,
+        invalid: checked.invalid,
+    }))
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PullQuery {
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+}
+
+/// Every export and check of the dealer's blacklists: who pulled what, and when.
+#[utoipa::path(
+    operation_id = "list_blacklist_pulls",
+    tag = "blacklists",
+    params(("dealer" = String, Path, description = "The dealer's id"), PullQuery),
+    responses((status = 200, description = "A page of pulls, oldest first", body = Page<BlacklistPull>)),
+)]
+#[get("/v1/dealers/{dealer}/blacklist/pulls")]
+pub async fn list_blacklist_pulls(
+    principal: Principal,
+    pool: web::Data<Pool>,
+    path: web::Path<String>,
+    query: ValidQuery<PullQuery>,
+) -> Result<web::Json<Page<BlacklistPull>>, ApiError> {
+    let dealer = principal.authorize(Capability::BlacklistPulls, &path)?;
+    let (after, limit) = pagination::bounds(query.0.after.as_deref(), query.0.limit)?;
+    let page = db::run(&pool, move |conn| {
+        if !db::dealers::exists(conn, dealer.as_str())? {
+            return Err(ApiError::not_found("dealer"));
+        }
+        Ok(db::blacklist_pulls::list(conn, dealer.as_str(), after, limit)?)
+    })
+    .await?;
+    Ok(web::Json(Page::from_rows(page, |p| p.id, BlacklistPull::from)))
+}

@@ -455,3 +455,42 @@ async fn into_reply(response: reqwest::Response) -> Reply {
         body,
     }
 }
+
+/// The email blacklist of abc-motors.
+pub const EMAILS: &str = "/v1/dealers/abc-motors/blacklist/emails";
+
+/// An operator token for abc-motors.
+pub fn operator() -> String {
+    sign(&claims("operator", &["abc-motors"]))
+}
+
+/// Day `n` of the seeded blacklist entries (from 2026-01-01).
+pub fn day(n: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Duration::days(n as i64)
+}
+
+/// Seeds `count` emails straight into the table, a thousand rows a statement, on days spread
+/// over a month.
+pub fn seed_emails(app: &TestApp, count: usize) {
+    seed_emails_from(app, 0, count);
+}
+
+/// Seeds emails number `from` to `to` (exclusive).
+pub fn seed_emails_from(app: &TestApp, from: usize, to: usize) {
+    let pool = app.pool();
+    let mut conn = pool.get().unwrap();
+    for start in (from..to).step_by(1000) {
+        let rows: Vec<String> = (start..(start + 1000).min(to))
+            .map(|n| {
+                let on = day((n % 30) as u32);
+                format!("('abc-motors', 'person{n:07}@mail.co.za', '{on}', '{on}')")
+            })
+            .collect();
+        diesel::sql_query(format!(
+            "INSERT INTO blacklist_emails (dealer_id, value, added_on, changed_on) VALUES {}",
+            rows.join(", ")
+        ))
+        .execute(&mut *conn)
+        .unwrap();
+    }
+}

@@ -304,7 +304,10 @@ async fn the_two_blacklist_rows_share_nothing_but_the_dealer_and_the_day() {
     assert_eq!(mobile.value, "+27836567788");
     assert_eq!(email.dealer_id, mobile.dealer_id);
     assert_eq!(email.added_on, mobile.added_on);
-    assert_eq!((&email.changed_on, &mobile.changed_on), (&email.added_on, &mobile.added_on));
+    assert_eq!(
+        (&email.changed_on, &mobile.changed_on),
+        (&email.added_on, &mobile.added_on)
+    );
     assert_eq!(
         email.added_on.len(),
         10,

@@ -38,7 +38,12 @@ pub fn record(conn: &mut DbConnection, pull: &NewPull) -> QueryResult<()> {
         .map(|_| ())
 }
 
-pub fn list(conn: &mut DbConnection, dealer: &str, after: i64, limit: i64) -> QueryResult<Page<PullRow>> {
+pub fn list(
+    conn: &mut DbConnection,
+    dealer: &str,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Page<PullRow>> {
     let rows = pulls::table
         .filter(pulls::dealer_id.eq(dealer))
         .filter(pulls::id.gt(after))

@@ -32,14 +32,32 @@ macro_rules! blacklist {
             type Row = (String, NaiveDate, Option<NaiveDate>, NaiveDate);
 
             fn entry((value, added_on, removed_on, changed_on): Row) -> Entry {
-                Entry { value, added_on, removed_on, changed_on }
+                Entry {
+                    value,
+                    added_on,
+                    removed_on,
+                    changed_on,
+                }
             }
 
-            const COLUMNS: (list::value, list::added_on, list::removed_on, list::changed_on) =
-                (list::value, list::added_on, list::removed_on, list::changed_on);
+            const COLUMNS: (
+                list::value,
+                list::added_on,
+                list::removed_on,
+                list::changed_on,
+            ) = (
+                list::value,
+                list::added_on,
+                list::removed_on,
+                list::changed_on,
+            );
 
             /// Whether `value` is on the dealer's list now.
-            pub fn contains(conn: &mut DbConnection, dealer: &str, value: &str) -> QueryResult<bool> {
+            pub fn contains(
+                conn: &mut DbConnection,
+                dealer: &str,
+                value: &str,
+            ) -> QueryResult<bool> {
                 use diesel::dsl::{exists, select};
                 select(exists(
                     list::table
@@ -50,7 +68,11 @@ macro_rules! blacklist {
             }
 
             /// Which of `values` are on the dealer's list now.
-            pub fn present(conn: &mut DbConnection, dealer: &str, values: &[String]) -> QueryResult<Vec<String>> {
+            pub fn present(
+                conn: &mut DbConnection,
+                dealer: &str,
+                values: &[String],
+            ) -> QueryResult<Vec<String>> {
                 let mut found = Vec::new();
                 for chunk in values.chunks(500) {
                     found.extend(
@@ -67,7 +89,12 @@ macro_rules! blacklist {
 
             /// Puts `value` on the list (again, if it had left it). Callers hold the dealer's
             /// write lock, so the check and the write cannot race.
-            pub fn add(conn: &mut DbConnection, dealer: &str, value: &str, day: NaiveDate) -> QueryResult<()> {
+            pub fn add(
+                conn: &mut DbConnection,
+                dealer: &str,
+                value: &str,
+                day: NaiveDate,
+            ) -> QueryResult<()> {
                 let existing: Option<Option<NaiveDate>> = list::table
                     .find((dealer, value))
                     .select(list::removed_on)
@@ -100,9 +127,16 @@ macro_rules! blacklist {
 
             /// Takes `value` off the list (fresh consent); the entry stays, marked removed, so the
             /// change feed can publish the removal.
-            pub fn remove(conn: &mut DbConnection, dealer: &str, value: &str, day: NaiveDate) -> QueryResult<bool> {
+            pub fn remove(
+                conn: &mut DbConnection,
+                dealer: &str,
+                value: &str,
+                day: NaiveDate,
+            ) -> QueryResult<bool> {
                 let changed = diesel::update(
-                    list::table.find((dealer, value)).filter(list::removed_on.is_null()),
+                    list::table
+                        .find((dealer, value))
+                        .filter(list::removed_on.is_null()),
                 )
                 .set((list::removed_on.eq(Some(day)), list::changed_on.eq(day)))
                 .execute(conn)?;

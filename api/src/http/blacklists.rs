@@ -159,10 +159,16 @@ async fn read_list(
     })
     .await?;
     let next = more
-        .then(|| entries.last().map(|e| {
-            let day = if since.is_some() { e.changed_on } else { e.added_on };
-            pagination::encode_day_cursor(day, &e.value)
-        }))
+        .then(|| {
+            entries.last().map(|e| {
+                let day = if since.is_some() {
+                    e.changed_on
+                } else {
+                    e.added_on
+                };
+                pagination::encode_day_cursor(day, &e.value)
+            })
+        })
         .flatten();
     let items = entries.into_iter().map(|e| item(e, since)).collect();
     Ok(HttpResponse::Ok().json(Page { items, next }))
@@ -180,7 +186,10 @@ async fn stream_csv(
 ) -> Result<HttpResponse, ApiError> {
     {
         let dealer = dealer.clone();
-        let exists = db::run(&pool, move |conn| Ok(db::dealers::exists(conn, dealer.as_str())?)).await?;
+        let exists = db::run(&pool, move |conn| {
+            Ok(db::dealers::exists(conn, dealer.as_str())?)
+        })
+        .await?;
         if !exists {
             return Err(ApiError::not_found("dealer"));
         }
@@ -188,7 +197,10 @@ async fn stream_csv(
     let today = Utc::now().date_naive();
     let filename = match since {
         None => format!("{dealer}-blacklist-{}-{today}.csv", list.as_str()),
-        Some(day) => format!("{dealer}-blacklist-{}-changes-since-{day}-{today}.csv", list.as_str()),
+        Some(day) => format!(
+            "{dealer}-blacklist-{}-changes-since-{day}-{today}.csv",
+            list.as_str()
+        ),
     };
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
     let pool = pool.get_ref().clone();
@@ -202,7 +214,14 @@ async fn stream_csv(
             }
         };
         let logged = pool.get().map_err(|e| e.to_string()).and_then(|mut conn| {
-            let pull = Pull { dealer: &dealer, actor: &actor, list: list.as_str(), format: "csv", since, items };
+            let pull = Pull {
+                dealer: &dealer,
+                actor: &actor,
+                list: list.as_str(),
+                format: "csv",
+                since,
+                items,
+            };
             service::record_pull(&mut conn, pull).map_err(|e| e.to_string())
         });
         if let Err(error) = logged {
@@ -244,7 +263,9 @@ fn write_csv(
         send(bytes).map_err(|_| fail(sent, "the client went away".into()))
     };
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(header).map_err(|e| fail(0, e.to_string()))?;
+    writer
+        .write_record(header)
+        .map_err(|e| fail(0, e.to_string()))?;
     finish(writer, 0)?;
     let mut after = None;
     loop {
@@ -252,13 +273,24 @@ fn write_csv(
             .read(&mut conn, dealer.as_str(), since, after.as_ref(), BATCH)
             .map_err(|e| fail(sent, e.to_string()))?;
         let Some(last) = batch.last() else { break };
-        after = Some((if since.is_some() { last.changed_on } else { last.added_on }, last.value.clone()));
+        after = Some((
+            if since.is_some() {
+                last.changed_on
+            } else {
+                last.added_on
+            },
+            last.value.clone(),
+        ));
         let count = batch.len();
         let mut writer = csv::Writer::from_writer(Vec::with_capacity(count * 40));
         for entry in batch {
             let row = item(entry, since);
             let record = match since {
-                None => [row.value, row.added_on.map(|d| d.to_string()).unwrap_or_default(), String::new()],
+                None => [
+                    row.value,
+                    row.added_on.map(|d| d.to_string()).unwrap_or_default(),
+                    String::new(),
+                ],
                 Some(_) => [
                     row.value,
                     match row.change {
@@ -268,7 +300,9 @@ fn write_csv(
                     row.on.map(|d| d.to_string()).unwrap_or_default(),
                 ],
             };
-            writer.write_record(&record[..header.len()]).map_err(|e| fail(sent, e.to_string()))?;
+            writer
+                .write_record(&record[..header.len()])
+                .map_err(|e| fail(sent, e.to_string()))?;
         }
         finish(writer, sent)?;
         sent += count;
@@ -296,7 +330,15 @@ pub async fn list_blacklist_emails(
     path: web::Path<String>,
     query: ValidQuery<BlacklistQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    read_list(req, principal, pool, path.into_inner(), List::Emails, query.0).await
+    read_list(
+        req,
+        principal,
+        pool,
+        path.into_inner(),
+        List::Emails,
+        query.0,
+    )
+    .await
 }
 
 /// The mobile blacklist: pages of `{value, added_on}`, or with `since` the changes; `Accept:
@@ -316,7 +358,15 @@ pub async fn list_blacklist_mobiles(
     path: web::Path<String>,
     query: ValidQuery<BlacklistQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    read_list(req, principal, pool, path.into_inner(), List::Mobiles, query.0).await
+    read_list(
+        req,
+        principal,
+        pool,
+        path.into_inner(),
+        List::Mobiles,
+        query.0,
+    )
+    .await
 }
 
 /// Which of these emails and mobiles are blacklisted (up to 10,000 values).
@@ -382,8 +432,17 @@ pub async fn list_blacklist_pulls(
         if !db::dealers::exists(conn, dealer.as_str())? {
             return Err(ApiError::not_found("dealer"));
         }
-        Ok(db::blacklist_pulls::list(conn, dealer.as_str(), after, limit)?)
+        Ok(db::blacklist_pulls::list(
+            conn,
+            dealer.as_str(),
+            after,
+            limit,
+        )?)
     })
     .await?;
-    Ok(web::Json(Page::from_rows(page, |p| p.id, BlacklistPull::from)))
+    Ok(web::Json(Page::from_rows(
+        page,
+        |p| p.id,
+        BlacklistPull::from,
+    )))
 }

@@ -57,7 +57,14 @@ pub fn page(
     let mut entries = list.read(conn, dealer.as_str(), since, after, limit + 1)?;
     let more = entries.len() as i64 > limit;
     entries.truncate(limit as usize);
-    let pull = Pull { dealer, actor, list: list.as_str(), format: "json", since, items: entries.len() };
+    let pull = Pull {
+        dealer,
+        actor,
+        list: list.as_str(),
+        format: "json",
+        since,
+        items: entries.len(),
+    };
     record_pull(conn, pull)?;
     Ok((entries, more))
 }
@@ -90,7 +97,10 @@ pub fn check(
             .filter_map(|(i, value)| {
                 let parsed = parse(value);
                 if parsed.is_none() {
-                    invalid.push(FieldError::new(format!("{field}[{i}]"), format!("is not a valid {}", &field[..field.len() - 1])));
+                    invalid.push(FieldError::new(
+                        format!("{field}[{i}]"),
+                        format!("is not a valid {}", &field[..field.len() - 1]),
+                    ));
                 }
                 parsed
             })
@@ -99,8 +109,12 @@ pub fn check(
         values.dedup();
         values
     };
-    let email_values = normalised("emails", emails, &|v| Email::parse(v).ok().map(Email::into_inner));
-    let mobile_values = normalised("mobiles", mobiles, &|v| Mobile::parse(v).ok().map(Mobile::into_inner));
+    let email_values = normalised("emails", emails, &|v| {
+        Email::parse(v).ok().map(Email::into_inner)
+    });
+    let mobile_values = normalised("mobiles", mobiles, &|v| {
+        Mobile::parse(v).ok().map(Mobile::into_inner)
+    });
     if !db::dealers::exists(conn, dealer.as_str())? {
         return Err(ApiError::not_found("dealer"));
     }
@@ -108,7 +122,14 @@ pub fn check(
     let mut found_mobiles = blacklists::mobiles::present(conn, dealer.as_str(), &mobile_values)?;
     found_emails.sort();
     found_mobiles.sort();
-    let pull = Pull { dealer, actor, list: "check", format: "json", since: None, items: emails.len() + mobiles.len() };
+    let pull = Pull {
+        dealer,
+        actor,
+        list: "check",
+        format: "json",
+        since: None,
+        items: emails.len() + mobiles.len(),
+    };
     record_pull(conn, pull)?;
     Ok(Checked {
         emails: found_emails,

@@ -1,0 +1,311 @@
+//! The blacklists as operators use them.
+
+use std::collections::HashSet;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+async fn read_pages(app: &TestApp, token: &str, path: &str, limit: usize) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let url = match &after {
+            Some(cursor) => format!("{path}{separator}limit={limit}&after={cursor}"),
+            None => format!("{path}{separator}limit={limit}"),
+        };
+        let page = app.get(&url, token).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let batch = page.body["items"].as_array().unwrap();
+        assert!(batch.len() <= limit);
+        items.extend(batch.iter().cloned());
+        match &page.body["next"] {
+            Value::String(cursor) => after = Some(cursor.clone()),
+            _ => break,
+        }
+    }
+    items
+}
+
+#[tokio::test]
+async fn pages_cover_every_entry_once_and_changes_include_removals() {
+    let app = spawn_app().await;
+    app.create_dealer("abc-motors").await;
+    seed_emails(&app, 250);
+    let items = read_pages(&app, &operator(), EMAILS, 17).await;
+    assert_eq!(items.len(), 250);
+    let keys: Vec<(String, String)> = items
+        .iter()
+        .map(|i| {
+            (
+                i["added_on"].as_str().unwrap().to_owned(),
+                i["value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "ordered by (added_on, value)");
+    assert_eq!(
+        keys.iter().collect::<HashSet<_>>().len(),
+        250,
+        "no duplicates"
+    );
+
+    // Two entries leave through fresh consent today; one person is added today.
+    for value in ["person0000001@mail.co.za", "person0000002@mail.co.za"] {
+        let body = json!({"first_name": "Back", "last_name": "Again", "email": value,
+                          "consent_process": true, "consent_market": false, "consent_source": "signed form at the dealership"});
+        app.create_customer("abc-motors", body).await;
+    }
+    let id = app.create_customer("abc-motors", fred()).await["id"]
+        .as_i64()
+        .unwrap();
+    let done = app
+        .post(
+            &format!("/v1/dealers/abc-motors/customers/{id}/withdraw-consent"),
+            &dealer("abc-motors"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK);
+
+    let today = chrono::Utc::now().date_naive();
+    let changes = read_pages(&app, &operator(), &format!("{EMAILS}?since={today}"), 2).await;
+    let mut seen: Vec<(String, String)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c["value"].as_str().unwrap().to_owned(),
+                c["change"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("fred@sea.com".to_owned(), "added".to_owned()),
+            ("person0000001@mail.co.za".to_owned(), "removed".to_owned()),
+            ("person0000002@mail.co.za".to_owned(), "removed".to_owned()),
+        ]
+    );
+    assert!(changes.iter().all(|c| c["on"] == today.to_string()));
+    // The full list no longer holds the removed ones, and holds Fred.
+    let all = read_pages(&app, &operator(), EMAILS, 1000).await;
+    assert_eq!(all.len(), 249);
+    // Changes since the first seeded day include every seeded entry still listed.
+    let since_start = read_pages(
+        &app,
+        &operator(),
+        &format!("{EMAILS}?since={}", day(0)),
+        1000,
+    )
+    .await;
+    assert_eq!(since_start.len(), 251);
+    // A day that is not a date is refused.
+    app.get(&format!("{EMAILS}?since=yesterday"), &operator())
+        .await
+        .assert_field_refused("since");
+}
+
+#[tokio::test]
+async fn the_check_normalises_reports_invalid_values_and_has_a_limit() {
+    let app = spawn_app().await;
+    app.create_dealer("abc-motors").await;
+    let id = app.create_customer("abc-motors", fred()).await["id"]
+        .as_i64()
+        .unwrap();
+    app.post(
+        &format!("/v1/dealers/abc-motors/customers/{id}/withdraw-consent"),
+        &dealer("abc-motors"),
+        json!({}),
+    )
+    .await;
+    let check = "/v1/dealers/abc-motors/blacklist/check";
+    let reply = app
+        .post(
+            check,
+            &operator(),
+            json!({
+                "emails": ["FRED@sea.com", " fred@SEA.com ", "other@sea.com", "not-an-email"],
+                "mobiles": ["083 656 7788", "+27836567788", "+27 (0)83 656 7788", "0825550123", "12"],
+            }),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["emails"], json!(["fred@sea.com"]));
+    assert_eq!(reply.body["mobiles"], json!(["+27836567788"]));
+    let invalid: Vec<&str> = reply.body["invalid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(invalid, ["emails[3]", "mobiles[4]"]);
+
+    let too_many: Vec<String> = (0..10_001).map(|n| format!("p{n}@mail.co.za")).collect();
+    app.post(check, &operator(), json!({ "emails": too_many }))
+        .await
+        .assert_problem(StatusCode::PAYLOAD_TOO_LARGE);
+    let just_enough: Vec<String> = (0..10_000).map(|n| format!("p{n}@mail.co.za")).collect();
+    let reply = app
+        .post(check, &operator(), json!({ "emails": just_enough }))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["emails"], json!([]));
+}
+
+#[tokio::test]
+async fn operators_reach_the_blacklists_of_their_dealers_and_nothing_else() {
+    let app = spawn_app().await;
+    app.create_dealer("abc-motors").await;
+    app.create_dealer("xyz-motors").await;
+    let token = operator();
+    for path in [EMAILS, "/v1/dealers/abc-motors/blacklist/mobiles"] {
+        assert_eq!(app.get(path, &token).await.status, StatusCode::OK, "{path}");
+    }
+    app.get("/v1/dealers/abc-motors/customers", &token)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN);
+    app.get("/v1/dealers/abc-motors/history", &token)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN);
+    app.get("/v1/dealers/abc-motors/blacklist/pulls", &token)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN);
+    app.get("/v1/dealers/abc-motors", &token)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN);
+    app.get("/v1/dealers/xyz-motors/blacklist/emails", &token)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND);
+    app.post(
+        "/v1/dealers/xyz-motors/blacklist/check",
+        &token,
+        json!({"emails": []}),
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND);
+    let csv = app
+        .client
+        .get(format!(
+            "{}/v1/dealers/xyz-motors/blacklist/emails",
+            app.address
+        ))
+        .bearer_auth(&token)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), StatusCode::NOT_FOUND);
+    // Dealers and admins read them too.
+    assert_eq!(
+        app.get(EMAILS, &dealer("abc-motors")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(app.get(EMAILS, &admin()).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_blacklisted_identifier_returns_only_with_fresh_consent() {
+    let app = spawn_app().await;
+    app.create_dealer("abc-motors").await;
+    let token = dealer("abc-motors");
+    let id = app.create_customer("abc-motors", fred()).await["id"]
+        .as_i64()
+        .unwrap();
+    app.post(
+        &format!("/v1/dealers/abc-motors/customers/{id}/withdraw-consent"),
+        &token,
+        json!({}),
+    )
+    .await;
+
+    let path = "/v1/dealers/abc-motors/customers";
+    let mut without_source = fred();
+    without_source
+        .as_object_mut()
+        .unwrap()
+        .remove("consent_source");
+    app.post(path, &token, without_source)
+        .await
+        .assert_problem(StatusCode::CONFLICT);
+    let mut without_consent = fred();
+    without_consent["consent_process"] = json!(false);
+    app.post(path, &token, without_consent)
+        .await
+        .assert_problem(StatusCode::CONFLICT);
+    let mut mobile_only = fred();
+    mobile_only.as_object_mut().unwrap().remove("email");
+    mobile_only
+        .as_object_mut()
+        .unwrap()
+        .remove("consent_source");
+    app.post(path, &token, mobile_only)
+        .await
+        .assert_problem(StatusCode::CONFLICT);
+
+    let back = app.post(path, &token, fred()).await;
+    assert_eq!(back.status, StatusCode::CREATED, "{}", back.body);
+    let check = app
+        .post(
+            "/v1/dealers/abc-motors/blacklist/check",
+            &token,
+            json!({"emails": ["fred@sea.com"], "mobiles": ["0836567788"]}),
+        )
+        .await;
+    assert_eq!(check.body["emails"], json!([]));
+    assert_eq!(check.body["mobiles"], json!([]));
+}
+
+#[tokio::test]
+async fn every_export_and_check_is_in_the_pull_log() {
+    let app = spawn_app().await;
+    app.create_dealer("abc-motors").await;
+    seed_emails(&app, 5);
+    let operator = sign(&claims("operator", &["abc-motors"]));
+    app.get(&format!("{EMAILS}?limit=3"), &operator).await;
+    app.get(
+        "/v1/dealers/abc-motors/blacklist/mobiles?since=2026-01-01",
+        &operator,
+    )
+    .await;
+    app.post(
+        "/v1/dealers/abc-motors/blacklist/check",
+        &operator,
+        json!({"emails": ["a@b.co.za"], "mobiles": ["0836567788"]}),
+    )
+    .await;
+    let pulls = app
+        .get("/v1/dealers/abc-motors/blacklist/pulls", &admin())
+        .await;
+    assert_eq!(pulls.status, StatusCode::OK);
+    let summary: Vec<(String, Value, u64)> = pulls.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["list"].as_str().unwrap().to_owned(),
+                p["since"].clone(),
+                p["items"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("emails".to_owned(), Value::Null, 3),
+            ("mobiles".to_owned(), json!("2026-01-01"), 0),
+            ("check".to_owned(), Value::Null, 2),
+        ]
+    );
+    assert!(pulls.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["sub"] == "operator-user" && p["role"] == "operator"));
+}

@@ -203,3 +203,22 @@ pub fn claim_due_messages(
     };
     Ok(rows.into_iter().map(|row| row.id).collect())
 }
+
+/// Runs a keyset read in one transaction, so a long export sees one snapshot. On PostgreSQL the
+/// planner is also told to avoid sorting: on a freshly loaded table, before statistics exist, it
+/// would otherwise sort everything after the cursor for each batch instead of walking the
+/// index in order (seen: 300,000 rows, 18x slower).
+pub fn keyset_read<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    conn.transaction(|conn| {
+        if let DbConnection::Pg(pg) = conn {
+            pg.batch_execute("SET LOCAL enable_sort = off")?;
+        }
+        f(conn)
+    })
+}

@@ -249,68 +249,72 @@ fn write_csv(
     since: Option<NaiveDate>,
     sender: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) -> Result<usize, (usize, String)> {
+    let mut conn = pool.get().map_err(|e| (0, e.to_string()))?;
     let mut sent = 0;
-    let fail = |sent: usize, error: String| (sent, error);
-    let mut conn = pool.get().map_err(|e| fail(0, e.to_string()))?;
-    let header: &[&str] = match since {
-        None => &["value", "added_on"],
-        Some(_) => &["value", "change", "on"],
-    };
-    let send = |bytes: Vec<u8>| sender.blocking_send(Ok(Bytes::from(bytes)));
-    // One writer per batch: its buffer is handed to the response whole, then dropped.
-    let finish = |writer: csv::Writer<Vec<u8>>, sent: usize| {
-        let bytes = writer.into_inner().map_err(|e| fail(sent, e.to_string()))?;
-        send(bytes).map_err(|_| fail(sent, "the client went away".into()))
-    };
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer
-        .write_record(header)
-        .map_err(|e| fail(0, e.to_string()))?;
-    finish(writer, 0)?;
-    let mut after = None;
-    loop {
-        let batch = list
-            .read(&mut conn, dealer.as_str(), since, after.as_ref(), BATCH)
-            .map_err(|e| fail(sent, e.to_string()))?;
-        let Some(last) = batch.last() else { break };
-        after = Some((
-            if since.is_some() {
+    let mut stopped = None;
+    let result = db::backend::keyset_read(&mut conn, |conn| {
+        let header: &[&str] = match since {
+            None => &["value", "added_on"],
+            Some(_) => &["value", "change", "on"],
+        };
+        // One writer per batch: its buffer is handed to the response whole, then dropped.
+        let mut finish = |writer: csv::Writer<Vec<u8>>| -> Result<(), diesel::result::Error> {
+            let sent_ok = writer
+                .into_inner()
+                .ok()
+                .is_some_and(|bytes| sender.blocking_send(Ok(Bytes::from(bytes))).is_ok());
+            if sent_ok {
+                Ok(())
+            } else {
+                stopped = Some("the client went away".to_owned());
+                Err(diesel::result::Error::RollbackTransaction)
+            }
+        };
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let _ = writer.write_record(header);
+        finish(writer)?;
+        let mut after = None;
+        loop {
+            let batch = list.read(conn, dealer.as_str(), since, after.as_ref(), BATCH)?;
+            let Some(last) = batch.last() else { break };
+            let day = if since.is_some() {
                 last.changed_on
             } else {
                 last.added_on
-            },
-            last.value.clone(),
-        ));
-        let count = batch.len();
-        let mut writer = csv::Writer::from_writer(Vec::with_capacity(count * 40));
-        for entry in batch {
-            let row = item(entry, since);
-            let record = match since {
-                None => [
-                    row.value,
-                    row.added_on.map(|d| d.to_string()).unwrap_or_default(),
-                    String::new(),
-                ],
-                Some(_) => [
-                    row.value,
-                    match row.change {
-                        Some(BlacklistChange::Removed) => "removed".into(),
-                        _ => "added".into(),
-                    },
-                    row.on.map(|d| d.to_string()).unwrap_or_default(),
-                ],
             };
-            writer
-                .write_record(&record[..header.len()])
-                .map_err(|e| fail(sent, e.to_string()))?;
+            after = Some((day, last.value.clone()));
+            let count = batch.len();
+            let mut writer = csv::Writer::from_writer(Vec::with_capacity(count * 40));
+            for entry in batch {
+                let _ = writer.write_record(&csv_record(item(entry, since))[..header.len()]);
+            }
+            finish(writer)?;
+            sent += count;
+            if (count as i64) < BATCH {
+                break;
+            }
         }
-        finish(writer, sent)?;
-        sent += count;
-        if (count as i64) < BATCH {
-            break;
+        Ok::<_, diesel::result::Error>(())
+    });
+    match (result, stopped) {
+        (Ok(()), _) => Ok(sent),
+        (Err(_), Some(reason)) => Err((sent, reason)),
+        (Err(error), None) => Err((sent, error.to_string())),
+    }
+}
+
+fn csv_record(row: BlacklistItem) -> [String; 3] {
+    let day = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    match row.change {
+        None => [row.value, day(row.added_on), String::new()],
+        Some(change) => {
+            let change = match change {
+                BlacklistChange::Added => "added",
+                BlacklistChange::Removed => "removed",
+            };
+            [row.value, change.to_owned(), day(row.on)]
         }
     }
-    Ok(sent)
 }
 
 /// The email blacklist: pages of `{value, added_on}`, or with `since` the changes; `Accept:

@@ -54,7 +54,9 @@ pub fn page(
     if !db::dealers::exists(conn, dealer.as_str())? {
         return Err(ApiError::not_found("dealer"));
     }
-    let mut entries = list.read(conn, dealer.as_str(), since, after, limit + 1)?;
+    let mut entries = db::backend::keyset_read(conn, |conn| {
+        list.read(conn, dealer.as_str(), since, after, limit + 1)
+    })?;
     let more = entries.len() as i64 > limit;
     entries.truncate(limit as usize);
     let pull = Pull {

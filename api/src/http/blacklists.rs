@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
-use super::pagination::{self, Page};
+use super::pagination::{self, named_page, Page};
 use super::problem::{ApiError, FieldError, Problem};
 use crate::auth::{Capability, Principal};
 use crate::db::blacklist_pulls::PullRow;
@@ -19,6 +19,9 @@ use crate::db::{self, Pool};
 use crate::domain::events::Actor;
 use crate::domain::DealerId;
 use crate::service::blacklists::{self as service, Pull};
+
+named_page!(BlacklistPage, BlacklistItem);
+named_page!(BlacklistPullPage, BlacklistPull);
 
 /// Whether an entry joined or left the list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -171,7 +174,7 @@ async fn read_list(
         })
         .flatten();
     let items = entries.into_iter().map(|e| item(e, since)).collect();
-    Ok(HttpResponse::Ok().json(Page { items, next }))
+    Ok(HttpResponse::Ok().json(BlacklistPage { items, next }))
 }
 
 /// Streams the whole list (or its changes) as CSV, reading keyset batches on a blocking thread
@@ -324,7 +327,7 @@ fn csv_record(row: BlacklistItem) -> [String; 3] {
     tag = "blacklists",
     params(("dealer" = String, Path, description = "The dealer's id"), BlacklistQuery),
     responses((status = 200, description = "A page of entries or changes; or the whole list as CSV",
-               content((Page<BlacklistItem> = "application/json"), (String = "text/csv")))),
+               content((BlacklistPage = "application/json"), (String = "text/csv")))),
 )]
 #[get("/v1/dealers/{dealer}/blacklist/emails")]
 pub async fn list_blacklist_emails(
@@ -352,7 +355,7 @@ pub async fn list_blacklist_emails(
     tag = "blacklists",
     params(("dealer" = String, Path, description = "The dealer's id"), BlacklistQuery),
     responses((status = 200, description = "A page of entries or changes; or the whole list as CSV",
-               content((Page<BlacklistItem> = "application/json"), (String = "text/csv")))),
+               content((BlacklistPage = "application/json"), (String = "text/csv")))),
 )]
 #[get("/v1/dealers/{dealer}/blacklist/mobiles")]
 pub async fn list_blacklist_mobiles(
@@ -421,7 +424,7 @@ pub struct PullQuery {
     operation_id = "list_blacklist_pulls",
     tag = "blacklists",
     params(("dealer" = String, Path, description = "The dealer's id"), PullQuery),
-    responses((status = 200, description = "A page of pulls, oldest first", body = Page<BlacklistPull>)),
+    responses((status = 200, description = "A page of pulls, oldest first", body = BlacklistPullPage)),
 )]
 #[get("/v1/dealers/{dealer}/blacklist/pulls")]
 pub async fn list_blacklist_pulls(
@@ -429,7 +432,7 @@ pub async fn list_blacklist_pulls(
     pool: web::Data<Pool>,
     path: web::Path<String>,
     query: ValidQuery<PullQuery>,
-) -> Result<web::Json<Page<BlacklistPull>>, ApiError> {
+) -> Result<web::Json<BlacklistPullPage>, ApiError> {
     let dealer = principal.authorize(Capability::BlacklistPulls, &path)?;
     let (after, limit) = pagination::bounds(query.0.after.as_deref(), query.0.limit)?;
     let page = db::run(&pool, move |conn| {
@@ -444,9 +447,7 @@ pub async fn list_blacklist_pulls(
         )?)
     })
     .await?;
-    Ok(web::Json(Page::from_rows(
-        page,
-        |p| p.id,
-        BlacklistPull::from,
-    )))
+    Ok(web::Json(
+        Page::from_rows(page, |p| p.id, BlacklistPull::from).into(),
+    ))
 }

@@ -7,7 +7,7 @@ use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
 use super::leads::Lead;
-use super::pagination::{self, Page};
+use super::pagination::{self, named_page, Page};
 use super::problem::{ApiError, Problem};
 use crate::auth::{Capability, KeyedHasher, Principal};
 use crate::db::customers::{CustomerFilter, CustomerRow};
@@ -18,6 +18,8 @@ use crate::notify::Branding;
 use crate::service::amendment::{self, AmendRequest, Amendment};
 use crate::service::customers::{self as service, NewCustomer};
 use crate::service::withdrawal;
+
+named_page!(CustomerPage, Customer);
 
 /// A core customer record. After a withdrawal of consent the personal fields are null, the
 /// id stays and `deidentified_at` is set.
@@ -194,7 +196,7 @@ pub async fn create_customer(
     operation_id = "list_customers",
     tag = "customers",
     params(("dealer" = String, Path, description = "The dealer's id"), CustomerQuery),
-    responses((status = 200, description = "A page of customers", body = Page<Customer>)),
+    responses((status = 200, description = "A page of customers", body = CustomerPage)),
 )]
 #[get("/v1/dealers/{dealer}/customers")]
 pub async fn list_customers(
@@ -202,7 +204,7 @@ pub async fn list_customers(
     pool: web::Data<Pool>,
     path: web::Path<String>,
     query: ValidQuery<CustomerQuery>,
-) -> Result<web::Json<Page<Customer>>, ApiError> {
+) -> Result<web::Json<CustomerPage>, ApiError> {
     let dealer = principal.authorize(Capability::DealerData, &path)?;
     let query = query.0;
     let (after, limit) = pagination::bounds(query.after.as_deref(), query.limit)?;
@@ -216,11 +218,11 @@ pub async fn list_customers(
         service::search(conn, &dealer, &filter, after, limit)
     })
     .await?;
-    Ok(web::Json(Page::from_rows(
+    Ok(web::Json(CustomerPage::from(Page::from_rows(
         page,
         |c| c.id,
         |c| Customer::from_row(c, None),
-    )))
+    ))))
 }
 
 /// Read one customer, with its leads.

@@ -5,18 +5,23 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::ValidQuery;
-use super::pagination::{self, Page};
+use super::pagination::{self, named_page, Page};
 use super::problem::ApiError;
 use crate::auth::{Capability, Principal};
 use crate::db::events::EventRow;
 use crate::db::{self, customers, events, Pool};
 use crate::domain::events::{Actor, Channel, EventKind, FieldChange};
 
+named_page!(ChangeEventPage, ChangeEvent);
+
 /// One change to a customer or lead, as dealer systems replay it. After the customer is
 /// de-identified every `was`/`now` reads `"[de-identified]"`; the event itself stays.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ChangeEvent {
     pub id: i64,
+    /// Pass as `after` to read what follows this event: a follower saves the cursor of the last
+    /// event it applied and resumes from there.
+    pub cursor: String,
     /// The core customer id, when the event is about a customer.
     pub customer_id: Option<i64>,
     pub kind: EventKind,
@@ -33,6 +38,7 @@ impl From<EventRow> for ChangeEvent {
     fn from(row: EventRow) -> Self {
         ChangeEvent {
             id: row.id,
+            cursor: pagination::encode_cursor(row.id),
             customer_id: row.customer_id,
             // Only this service writes the table, always with a known kind.
             kind: EventKind::from_stored(&row.kind).unwrap_or(EventKind::CustomerAmended),
@@ -68,7 +74,7 @@ pub struct HistoryQuery {
     operation_id = "dealer_history",
     tag = "history",
     params(("dealer" = String, Path, description = "The dealer's id"), HistoryQuery),
-    responses((status = 200, description = "A page of change events", body = Page<ChangeEvent>)),
+    responses((status = 200, description = "A page of change events", body = ChangeEventPage)),
 )]
 #[get("/v1/dealers/{dealer}/history")]
 pub async fn dealer_history(
@@ -76,7 +82,7 @@ pub async fn dealer_history(
     pool: web::Data<Pool>,
     path: web::Path<String>,
     query: ValidQuery<HistoryQuery>,
-) -> Result<web::Json<Page<ChangeEvent>>, ApiError> {
+) -> Result<web::Json<ChangeEventPage>, ApiError> {
     let dealer = principal.authorize(Capability::DealerData, &path)?;
     let (after, limit) = pagination::bounds(query.0.after.as_deref(), query.0.limit)?;
     let page = db::run(&pool, move |conn| {
@@ -86,11 +92,9 @@ pub async fn dealer_history(
         Ok(events::list(conn, dealer.as_str(), None, after, limit)?)
     })
     .await?;
-    Ok(web::Json(Page::from_rows(
-        page,
-        |e| e.id,
-        ChangeEvent::from,
-    )))
+    Ok(web::Json(
+        Page::from_rows(page, |e| e.id, ChangeEvent::from).into(),
+    ))
 }
 
 /// One customer's history, oldest first.
@@ -99,7 +103,7 @@ pub async fn dealer_history(
     tag = "history",
     params(("dealer" = String, Path, description = "The dealer's id"),
            ("id" = i64, Path, description = "The core customer id"), HistoryQuery),
-    responses((status = 200, description = "A page of change events", body = Page<ChangeEvent>)),
+    responses((status = 200, description = "A page of change events", body = ChangeEventPage)),
 )]
 #[get("/v1/dealers/{dealer}/customers/{id}/history")]
 pub async fn customer_history(
@@ -107,7 +111,7 @@ pub async fn customer_history(
     pool: web::Data<Pool>,
     path: web::Path<(String, i64)>,
     query: ValidQuery<HistoryQuery>,
-) -> Result<web::Json<Page<ChangeEvent>>, ApiError> {
+) -> Result<web::Json<ChangeEventPage>, ApiError> {
     let (dealer, id) = path.into_inner();
     let dealer = principal.authorize(Capability::DealerData, &dealer)?;
     let (after, limit) = pagination::bounds(query.0.after.as_deref(), query.0.limit)?;
@@ -118,9 +122,7 @@ pub async fn customer_history(
         Ok(events::list(conn, dealer.as_str(), Some(id), after, limit)?)
     })
     .await?;
-    Ok(web::Json(Page::from_rows(
-        page,
-        |e| e.id,
-        ChangeEvent::from,
-    )))
+    Ok(web::Json(
+        Page::from_rows(page, |e| e.id, ChangeEvent::from).into(),
+    ))
 }

@@ -5,7 +5,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::ValidQuery;
-use super::pagination::{self, Page};
+use super::pagination::{self, named_page, Page};
 use super::problem::ApiError;
 use crate::auth::{Capability, Principal};
 use crate::db::outbox::Message;
@@ -40,6 +40,8 @@ impl NotificationStatus {
         }
     }
 }
+
+named_page!(NotificationPage, Notification);
 
 /// A message the service sent or will send for the dealer. Bodies are never listed;
 /// recipients and subject are null once the retention period has purged them.
@@ -110,7 +112,7 @@ pub struct NotificationQuery {
     operation_id = "list_notifications",
     tag = "notifications",
     params(("dealer" = String, Path, description = "The dealer's id"), NotificationQuery),
-    responses((status = 200, description = "A page of notifications", body = Page<Notification>)),
+    responses((status = 200, description = "A page of notifications", body = NotificationPage)),
 )]
 #[get("/v1/dealers/{dealer}/notifications")]
 pub async fn list_notifications(
@@ -118,7 +120,7 @@ pub async fn list_notifications(
     pool: web::Data<Pool>,
     path: web::Path<String>,
     query: ValidQuery<NotificationQuery>,
-) -> Result<web::Json<Page<Notification>>, ApiError> {
+) -> Result<web::Json<NotificationPage>, ApiError> {
     let dealer = principal.authorize(Capability::DealerData, &path)?;
     let query = query.0;
     let (after, limit) = pagination::bounds(query.after.as_deref(), query.limit)?;
@@ -130,9 +132,7 @@ pub async fn list_notifications(
         Ok(outbox::list(conn, dealer.as_str(), status, after, limit)?)
     })
     .await?;
-    Ok(web::Json(Page::from_rows(
-        page,
-        |(m, _)| m.id,
-        Notification::from,
-    )))
+    Ok(web::Json(
+        Page::from_rows(page, |(m, _)| m.id, Notification::from).into(),
+    ))
 }

@@ -4,21 +4,43 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::problem::ApiError;
 
 pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 1000;
 
-/// One page of a list. Pass `next` as `after` to read the following page; `null` means this
-/// is the last page.
-#[derive(Debug, Serialize, ToSchema)]
+/// One page of a list, as built; each list answers with its own named page type (below), so
+/// that the document and the SDK show `CustomerPage` with `Customer` items rather than an
+/// anonymous copy of the item schema.
+#[derive(Debug)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<String>,
 }
+
+/// Declares the named page type of one list.
+macro_rules! named_page {
+    ($name:ident, $item:ty) => {
+        /// One page of a list. Pass `next` as `after` to read the following page; `null` means
+        /// this is the last page.
+        #[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub struct $name {
+            pub items: Vec<$item>,
+            pub next: Option<String>,
+        }
+
+        impl From<$crate::http::pagination::Page<$item>> for $name {
+            fn from(page: $crate::http::pagination::Page<$item>) -> Self {
+                $name {
+                    items: page.items,
+                    next: page.next,
+                }
+            }
+        }
+    };
+}
+pub(crate) use named_page;
 
 impl<T> Page<T> {
     /// Builds the answer from a page of rows keyed by id.

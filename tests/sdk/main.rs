@@ -1,0 +1,566 @@
+//! End-to-end through the SDK only: a real server on a real socket, every operation at least
+//! once, the typed Problem on error paths, and the retries.
+
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use popia_sdk::hooks::RetryPolicy;
+use popia_sdk::types::{self, EventKind, LeadStatus, NotificationStatus};
+use popia_sdk::{Client, ClientBuilder, Error, List};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+use helpers::*;
+
+const DEALER: &str = "abc-motors";
+
+fn client(app: &TestApp, token: &str) -> Client {
+    ClientBuilder::new(&app.address)
+        .token(token)
+        .build()
+        .unwrap()
+}
+
+/// A request body from JSON, the way a caller holding JSON would build one.
+fn body<T: DeserializeOwned>(value: Value) -> T {
+    serde_json::from_value(value).expect("a valid request body")
+}
+
+fn problem_of(error: &Error) -> (u16, &types::Problem) {
+    let problem = error
+        .problem()
+        .unwrap_or_else(|| panic!("no Problem in {error:?}"));
+    (error.status().unwrap(), problem)
+}
+
+#[tokio::test]
+async fn every_operation_through_the_sdk() {
+    let app = spawn_app().await;
+    let admin = client(&app, &admin());
+    let staff = client(&app, &dealer(DEALER));
+    let operator = client(&app, &operator());
+
+    // Operations.
+    assert_eq!(
+        staff.healthz().send().await.unwrap().into_inner().status,
+        "ok"
+    );
+    assert_eq!(
+        staff.readyz().send().await.unwrap().into_inner().status,
+        "ready"
+    );
+    let metrics = staff.metrics().send().await.unwrap().into_inner();
+    let text: Vec<u8> = metrics
+        .into_inner()
+        .map_ok(|b| b.to_vec())
+        .try_concat()
+        .await
+        .unwrap();
+    assert!(String::from_utf8(text)
+        .unwrap()
+        .contains("http_requests_total"));
+
+    // Dealers.
+    let created = admin
+        .create_dealer()
+        .body(body::<types::CreateDealer>(json!({
+            "id": DEALER, "name": "ABC Motors", "website": "https://abcmotors.co.za",
+            "key_contacts": [{"name": "Thandi Nkosi", "email": "thandi@abcmotors.co.za"}]})))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(created.id, DEALER);
+    let updated = admin
+        .update_dealer()
+        .dealer(DEALER)
+        .body(body::<types::UpdateDealer>(
+            json!({"name": "ABC Motors Pretoria"}),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(updated.name, "ABC Motors Pretoria");
+    assert_eq!(
+        staff
+            .get_dealer()
+            .dealer(DEALER)
+            .send()
+            .await
+            .unwrap()
+            .into_inner()
+            .website,
+        "https://abcmotors.co.za"
+    );
+
+    // Customers and leads.
+    let fred = staff
+        .create_customer()
+        .dealer(DEALER)
+        .body_map(|b| {
+            b.first_name("Fred")
+                .last_name("Basset")
+                .email(Some("Fred@Sea.com".try_into().unwrap()))
+                .mobile(Some("083 656 7788".try_into().unwrap()))
+                .consent_process(true)
+                .consent_market(true)
+                .consent_source(Some("website form".try_into().unwrap()))
+        })
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(fred.mobile.as_deref(), Some("+27836567788"));
+    let lead = staff
+        .create_lead()
+        .dealer(DEALER)
+        .body(body::<types::CreateLead>(json!({"customer_id": fred.id, "recipient": {"name": "Ashveer", "email": "ashveer@abcmotors.co.za"}})))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(lead.status, LeadStatus::Active);
+    let got = staff
+        .get_lead()
+        .dealer(DEALER)
+        .id(lead.id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.customer_id, fred.id);
+    let won = staff
+        .update_lead()
+        .dealer(DEALER)
+        .id(lead.id)
+        .body(body::<types::UpdateLead>(json!({"status": "won"})))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(won.status, LeadStatus::Won);
+    let read = staff
+        .get_customer()
+        .dealer(DEALER)
+        .id(fred.id)
+        .send()
+        .await
+        .unwrap();
+    let etag = read.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(read.into_inner().leads.unwrap().len(), 1);
+    let amended = staff
+        .amend_customer()
+        .dealer(DEALER)
+        .id(fred.id)
+        .if_match(etag)
+        .body(body::<types::AmendCustomer>(
+            json!({"consent_market": false}),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!amended.consent_market);
+    let found: Vec<types::Customer> =
+        popia_sdk::paging::customers(&staff, DEALER, None, Some("0836567788"))
+            .try_collect()
+            .await
+            .unwrap();
+    assert_eq!(found.len(), 1);
+    let first_page = staff
+        .list_customers()
+        .dealer(DEALER)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first_page.items.len(), 1);
+
+    // The /pi page.
+    let started = staff
+        .start_verification()
+        .dealer(DEALER)
+        .body(body::<types::StartVerification>(
+            json!({"email": "fred@sea.com"}),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(started.channel, types::CodeChannel::Email);
+    let code = latest_code(&app, "fred@sea.com").await;
+    let token = staff
+        .confirm_verification()
+        .dealer(DEALER)
+        .verification_id(started.verification_id.clone())
+        .body(body::<types::ConfirmCode>(json!({ "code": code })))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let fred_client = client(&app, &token.token);
+    let records = fred_client
+        .pi_lookup()
+        .dealer(DEALER)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(records.found);
+    let corrected = fred_client
+        .pi_amend()
+        .dealer(DEALER)
+        .customer_id(fred.id)
+        .body(body::<types::AmendCustomer>(
+            json!({"last_name": "Basset-Hound"}),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(corrected.last_name.as_deref(), Some("Basset-Hound"));
+    let withdrawn = fred_client
+        .pi_withdraw_consent()
+        .dealer(DEALER)
+        .body(body::<types::WithdrawConsent>(json!({})))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(withdrawn.customer_ids, vec![fred.id]);
+
+    // A second customer withdrawn by staff.
+    let naledi = staff
+        .create_customer()
+        .dealer(DEALER)
+        .body(body::<types::CreateCustomer>(json!({"first_name": "Naledi", "last_name": "Dlamini", "mobile": "082 555 0123", "consent_process": true, "consent_market": false})))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let staff_withdrawal = staff
+        .withdraw_consent()
+        .dealer(DEALER)
+        .id(naledi.id)
+        .body(body::<types::WithdrawConsent>(
+            json!({"reason": "phoned in"}),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(staff_withdrawal.customer_ids, vec![naledi.id]);
+
+    // History and notifications, as streams.
+    let feed: Vec<types::ChangeEvent> = popia_sdk::paging::dealer_history(&staff, DEALER, None)
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(feed.iter().any(|e| e.kind == EventKind::ConsentWithdrawn));
+    // Resuming from an event's cursor reads only what follows it.
+    let after_third: Vec<types::ChangeEvent> =
+        popia_sdk::paging::dealer_history(&staff, DEALER, Some(feed[2].cursor.clone()))
+            .try_collect()
+            .await
+            .unwrap();
+    assert_eq!(after_third.len(), feed.len() - 3);
+    assert_eq!(after_third[0].id, feed[3].id);
+    let own: Vec<types::ChangeEvent> = popia_sdk::paging::customer_history(&staff, DEALER, fred.id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(own.iter().all(|e| e.customer_id == Some(fred.id)));
+    let page = staff
+        .dealer_history()
+        .dealer(DEALER)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.items.len(), feed.len());
+    let one = staff
+        .customer_history()
+        .dealer(DEALER)
+        .id(naledi.id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!one.items.is_empty());
+    let queued: Vec<types::Notification> = popia_sdk::paging::notifications(&staff, DEALER, None)
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(queued.len() >= 4);
+    let listed = staff
+        .list_notifications()
+        .dealer(DEALER)
+        .status(NotificationStatus::Failed)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.items.is_empty());
+
+    // Blacklists: pages, changes, CSV download, check, the pull log.
+    let emails: Vec<types::BlacklistItem> =
+        popia_sdk::paging::blacklist(&operator, DEALER, List::Emails, None)
+            .try_collect()
+            .await
+            .unwrap();
+    assert_eq!(
+        emails.iter().map(|e| e.value.as_str()).collect::<Vec<_>>(),
+        ["fred@sea.com"]
+    );
+    let today = chrono::Utc::now().date_naive();
+    let changes: Vec<types::BlacklistItem> =
+        popia_sdk::paging::blacklist(&operator, DEALER, List::Mobiles, Some(today))
+            .try_collect()
+            .await
+            .unwrap();
+    assert_eq!(changes.len(), 2);
+    assert!(changes
+        .iter()
+        .all(|c| c.change == Some(types::BlacklistChange::Added)));
+    let page = operator
+        .list_blacklist_emails()
+        .dealer(DEALER)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.items.len(), 1);
+    let page = operator
+        .list_blacklist_mobiles()
+        .dealer(DEALER)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.items.len(), 2);
+    let mut csv = Vec::new();
+    let mut reports = 0;
+    let done =
+        popia_sdk::download_blacklist(&operator, DEALER, List::Mobiles, None, &mut csv, |_| {
+            reports += 1
+        })
+        .await
+        .unwrap();
+    assert_eq!(done.rows, 2);
+    assert!(reports >= 1);
+    assert!(String::from_utf8(csv)
+        .unwrap()
+        .starts_with("value,added_on\n"));
+    let checked = operator
+        .check_blacklist()
+        .dealer(DEALER)
+        .body(body::<types::BlacklistCheck>(
+            json!({"emails": ["FRED@sea.com", "x"], "mobiles": ["+27 82 555 0123"]}),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(checked.emails, ["fred@sea.com"]);
+    assert_eq!(checked.mobiles, ["+27825550123"]);
+    assert_eq!(checked.invalid.len(), 1);
+    let pulls: Vec<types::BlacklistPull> = popia_sdk::paging::blacklist_pulls(&staff, DEALER)
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(pulls.len() >= 6, "{}", pulls.len());
+    let page = staff
+        .list_blacklist_pulls()
+        .dealer(DEALER)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.items.len(), pulls.len());
+
+    // Every operation of the document was called: the server's route metrics say so.
+    let document: Value = app
+        .client
+        .get(format!("{}/openapi.json", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let metrics = app.metrics().await;
+    let mut missing = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let label = format!("method=\"{}\",route=\"{path}\"", method.to_uppercase());
+            if !metrics
+                .lines()
+                .any(|l| l.starts_with("http_requests_total") && l.contains(&label))
+            {
+                missing.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "operations the SDK test never called: {missing:?}"
+    );
+}
+
+#[tokio::test]
+async fn errors_carry_the_typed_problem() {
+    let app = spawn_app().await;
+    app.create_dealer(DEALER).await;
+    let staff = client(&app, &dealer(DEALER));
+
+    let anonymous = ClientBuilder::new(&app.address).build().unwrap();
+    let error = Error::from(
+        anonymous
+            .list_customers()
+            .dealer(DEALER)
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    let (status, problem) = problem_of(&error);
+    assert_eq!((status, problem.status), (401, 401));
+    assert_eq!(problem.type_, "urn:popia-gateway:problem:unauthorized");
+
+    let error = Error::from(
+        staff
+            .get_customer()
+            .dealer(DEALER)
+            .id(999_999)
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(problem_of(&error).0, 404);
+
+    let error = Error::from(
+        staff
+            .create_customer()
+            .dealer(DEALER)
+            .body(body::<types::CreateCustomer>(json!({"first_name": "A", "last_name": "B", "mobile": "011 555 1234", "consent_process": true, "consent_market": false})))
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    let (status, problem_422) = problem_of(&error);
+    assert_eq!(status, 422);
+    assert_eq!(problem_422.errors.as_ref().unwrap()[0].field, "mobile");
+
+    let admin = client(&app, &admin());
+    let duplicate = admin
+        .create_dealer()
+        .body(body::<types::CreateDealer>(json!({"id": DEALER, "name": "Again", "website": "https://a.co.za", "key_contacts": [{"name": "A", "email": "a@a.co.za"}]})))
+        .send()
+        .await
+        .unwrap_err();
+    let error = Error::from(duplicate);
+    assert_eq!(problem_of(&error).0, 409);
+    assert!(error.to_string().starts_with("409 Conflict"), "{error}");
+
+    // A download of another dealer's list is a typed 404 too.
+    let operator = client(&app, &operator());
+    let error = popia_sdk::download_blacklist(
+        &operator,
+        "xyz-motors",
+        List::Emails,
+        None,
+        Vec::new(),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(problem_of(&error).0, 404);
+}
+
+#[tokio::test]
+async fn a_429_is_retried_with_backoff_then_reported() {
+    let app = spawn_app().await;
+    app.create_dealer(DEALER).await;
+    let patient = ClientBuilder::new(&app.address)
+        .retry(RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+        })
+        .build()
+        .unwrap();
+    let send = || {
+        patient
+            .start_verification()
+            .dealer(DEALER)
+            .body(body::<types::StartVerification>(
+                json!({"email": "fred@sea.com"}),
+            ))
+            .send()
+    };
+    for _ in 0..3 {
+        send().await.unwrap();
+    }
+    let error = Error::from(send().await.unwrap_err());
+    assert_eq!(problem_of(&error).0, 429);
+    // The server saw the first three sends and three attempts of the fourth.
+    let metrics = app.metrics().await;
+    let line = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("http_requests_total")
+                && l.contains("pi/verifications\"")
+                && l.contains("status=\"429\"")
+        })
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert!(line.ends_with(" 3"), "{line}");
+}
+
+#[tokio::test]
+async fn connection_errors_are_retried_until_the_server_is_up() {
+    // A port with no server yet; the server comes up a moment after the first attempt.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = ClientBuilder::new(format!("http://127.0.0.1:{port}"))
+        .retry(RetryPolicy {
+            max_attempts: 8,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(400),
+        })
+        .build()
+        .unwrap();
+    let starter = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        spawn_app_with(move |c| c.bind = format!("127.0.0.1:{port}")).await
+    });
+    let health = client
+        .healthz()
+        .send()
+        .await
+        .expect("retried until the server answered")
+        .into_inner();
+    assert_eq!(health.status, "ok");
+    drop(starter.await.unwrap());
+}
+
+#[tokio::test]
+async fn streams_read_every_page() {
+    let app = spawn_app().await;
+    app.create_dealer(DEALER).await;
+    seed_emails(&app, 2_345);
+    let operator = client(&app, &operator());
+    let stream = popia_sdk::paging::blacklist(&operator, DEALER, List::Emails, None);
+    let values: Vec<String> = stream.map(|item| item.unwrap().value).collect().await;
+    assert_eq!(values.len(), 2_345);
+    let mut distinct = values.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 2_345);
+}

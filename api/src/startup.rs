@@ -42,11 +42,14 @@ impl Application {
             })
             .await??
         };
+        let hasher = KeyedHasher::derive(&config.jwt.secret);
+        let branding = Branding::new(&config.brand, &config.notify.mail_from);
         if config.demo {
-            let pool = pool.clone();
+            let (pool, hasher, branding) = (pool.clone(), hasher.clone(), branding.clone());
             let seeded = web::block(move || -> anyhow::Result<bool> {
                 let mut conn = pool.get()?;
-                service::demo::seed(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))
+                service::demo::seed(&mut conn, &hasher, &branding)
+                    .map_err(|e| anyhow::anyhow!("{e}"))
             })
             .await??;
             if seeded {
@@ -60,8 +63,6 @@ impl Application {
         let outbox_metrics = OutboxMetrics::register(metrics.registry())?;
         let worker = Worker::new(pool.clone(), &config.notify, outbox_metrics)?;
         let worker = config.notify.delivery.enabled.then(|| worker.spawn());
-        let branding = Branding::new(&config.brand, &config.notify.mail_from);
-        let hasher = KeyedHasher::derive(&config.jwt.secret);
         service::maintenance::spawn(pool.clone(), std::time::Duration::from_secs(300));
         let server = server(listener, pool, keys, hasher, metrics, branding)?;
         Ok(Application {

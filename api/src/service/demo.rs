@@ -9,11 +9,19 @@ use crate::http::problem::ApiError;
 use super::customers::{self, NewCustomer};
 use super::dealers::{self, KeyContact, NewDealer};
 use super::leads::{self, NewLead, Recipient};
+use super::withdrawal;
+use crate::auth::KeyedHasher;
+use crate::notify::Branding;
 
 pub const DEMO_DEALER: &str = "demo-motors";
 
-/// Seeds the demo dealer unless it exists; returns whether it seeded.
-pub fn seed(conn: &mut DbConnection) -> Result<bool, ApiError> {
+/// Seeds the demo dealer unless it exists; returns whether it seeded. One demo customer has
+/// withdrawn consent, so the blacklists, the change feed and the mailbox have something to show.
+pub fn seed(
+    conn: &mut DbConnection,
+    hasher: &KeyedHasher,
+    branding: &Branding,
+) -> Result<bool, ApiError> {
     let dealer =
         DealerId::parse(DEMO_DEALER).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     if crate::db::dealers::exists(conn, dealer.as_str())? {
@@ -56,8 +64,15 @@ pub fn seed(conn: &mut DbConnection) -> Result<bool, ApiError> {
             1,
         ),
         ("Pieter", "van der Merwe", None, Some("+27 71 234 5678"), 0),
-        ("Aisha", "Patel", Some("aisha@mail.example"), None, 1),
+        (
+            "Aisha",
+            "Patel",
+            Some("aisha@mail.example"),
+            Some("084 123 4567"),
+            1,
+        ),
     ];
+    let mut withdrawing = None;
     for (first, last, mail, phone, lead_count) in people {
         let customer = customers::create(
             conn,
@@ -74,6 +89,9 @@ pub fn seed(conn: &mut DbConnection) -> Result<bool, ApiError> {
             actor.clone(),
             Channel::Api,
         )?;
+        if first == "Aisha" {
+            withdrawing = Some(customer.id);
+        }
         for n in 0..lead_count {
             leads::create(
                 conn,
@@ -93,6 +111,17 @@ pub fn seed(conn: &mut DbConnection) -> Result<bool, ApiError> {
                 actor.clone(),
             )?;
         }
+    }
+    if let Some(id) = withdrawing {
+        withdrawal::withdraw(
+            conn,
+            hasher,
+            branding,
+            &dealer,
+            withdrawal::Scope::Customer(id),
+            actor,
+            Channel::Api,
+        )?;
     }
     Ok(true)
 }

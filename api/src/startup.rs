@@ -14,6 +14,7 @@ use crate::auth::{KeyedHasher, Keys};
 use crate::config::Config;
 use crate::db::{self, Pool};
 use crate::http::fallback::{self, RouteTable};
+use crate::http::idempotency::idempotency;
 use crate::http::openapi;
 use crate::http::problem::ApiError;
 use crate::notify::worker::{OutboxMetrics, Worker, WorkerHandle};
@@ -116,6 +117,7 @@ fn server(
                 web::PathConfig::default()
                     .error_handler(|_, _| ApiError::NotFound("no such resource".into()).into()),
             )
+            .wrap(from_fn(idempotency))
             .wrap(from_fn(observe))
             .into_utoipa_app()
             .configure(crate::http::routes)

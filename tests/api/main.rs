@@ -8,6 +8,7 @@ mod dealers;
 mod errors;
 mod helpers;
 mod history;
+mod idempotency;
 mod leads;
 mod notifications;
 mod operations;

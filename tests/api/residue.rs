@@ -48,7 +48,7 @@ struct Text {
     text: String,
 }
 
-/// Every row of every table, as text, by table.
+/// Every row of every table, as text (binary columns decoded), by table.
 fn dump(conn: &mut popia_api::db::DbConnection) -> Vec<(String, Vec<String>)> {
     let is_pg = matches!(conn, popia_api::db::DbConnection::Pg(_));
     let tables_sql = if is_pg {
@@ -65,28 +65,32 @@ fn dump(conn: &mut popia_api::db::DbConnection) -> Vec<(String, Vec<String>)> {
     tables
         .into_iter()
         .map(|table| {
-            let sql = if is_pg {
-                format!("SELECT row_to_json(t)::text AS text FROM \"{table}\" t")
-            } else {
-                let columns: Vec<String> = diesel::sql_query(format!(
-                    "SELECT name AS text FROM pragma_table_info('{table}')"
-                ))
-                .load::<Text>(conn)
-                .unwrap()
-                .into_iter()
-                .map(|c| format!("'{0}', \"{0}\"", c.text))
-                .collect();
+            let columns_sql = if is_pg {
                 format!(
-                    "SELECT json_object({}) AS text FROM \"{table}\"",
-                    columns.join(", ")
+                    "SELECT column_name::text || '|' || data_type::text AS text FROM information_schema.columns \
+                     WHERE table_schema = 'public' AND table_name = '{table}'"
                 )
+            } else {
+                format!("SELECT name || '|' || type AS text FROM pragma_table_info('{table}')")
             };
-            let rows = diesel::sql_query(sql)
+            let fields: Vec<String> = diesel::sql_query(columns_sql)
                 .load::<Text>(conn)
                 .unwrap()
                 .into_iter()
-                .map(|r| r.text)
+                .map(|c| {
+                    let (name, kind) = c.text.split_once('|').unwrap();
+                    let value = match (is_pg, kind) {
+                        (true, "bytea") => format!("convert_from(\"{name}\", 'UTF8')"),
+                        (true, _) => format!("\"{name}\""),
+                        (false, _) => format!("CAST(\"{name}\" AS TEXT)"),
+                    };
+                    format!("'{name}', {value}")
+                })
                 .collect();
+            let function = if is_pg { "json_build_object" } else { "json_object" };
+            let sql = format!("SELECT {function}({})::text AS text FROM \"{table}\"", fields.join(", "));
+            let sql = if is_pg { sql } else { sql.replace("::text", "") };
+            let rows = diesel::sql_query(sql).load::<Text>(conn).unwrap().into_iter().map(|r| r.text).collect();
             (table, rows)
         })
         .collect()
@@ -103,13 +107,20 @@ async fn after_a_withdrawal_nothing_names_the_person() {
     .await;
     app.create_dealer("abc-motors").await;
     let token = dealer("abc-motors");
+    // Created with an Idempotency-Key, so a stored response names the person too.
     let customer = app
-        .create_customer(
-            "abc-motors",
-            json!({"first_name": FIRST, "last_name": LAST, "email": EMAIL.to_uppercase(), "mobile": "082 777 4321",
-                   "consent_process": true, "consent_market": true, "consent_source": "website form"}),
-        )
-        .await;
+        .client
+        .post(format!("{}/v1/dealers/abc-motors/customers", app.address))
+        .bearer_auth(&token)
+        .header("idempotency-key", "create-zanele")
+        .json(&json!({"first_name": FIRST, "last_name": LAST, "email": EMAIL.to_uppercase(), "mobile": "082 777 4321",
+                      "consent_process": true, "consent_market": true, "consent_source": "website form"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
     let id = customer["id"].as_i64().unwrap();
     for (name, email) in [
         ("Ashveer", "ashveer@abc-motors.co.za"),

@@ -6,6 +6,7 @@ pub mod blacklists;
 pub mod customers;
 pub mod dealers;
 pub mod events;
+pub mod idempotency;
 pub mod leads;
 pub mod lookup_alerts;
 pub mod outbox;

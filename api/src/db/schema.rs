@@ -154,6 +154,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (scope, key) {
+        scope -> Text,
+        key -> Text,
+        fingerprint -> Text,
+        dealer_id -> Nullable<Text>,
+        status -> Text,
+        response_status -> Nullable<Integer>,
+        response_type -> Nullable<Text>,
+        response_location -> Nullable<Text>,
+        response_etag -> Nullable<Text>,
+        response_body -> Nullable<Binary>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     dealers,
     customers,
@@ -165,5 +181,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     lookup_alerts,
     blacklist_emails,
     blacklist_mobiles,
-    blacklist_pulls
+    blacklist_pulls,
+    idempotency_keys
 );

@@ -7,6 +7,7 @@ pub mod dealers;
 pub mod extract;
 pub mod fallback;
 pub mod history;
+pub mod idempotency;
 pub mod leads;
 pub mod notifications;
 pub mod openapi;

@@ -1,11 +1,12 @@
 //! Retention (POPIA s14) beyond the outbox: verifications are deleted an hour after they expire
-//! (they are kept that long only to count sends), and NOT FOUND alert markers after their day.
+//! (they are kept that long only to count sends), NOT FOUND alert markers after their day, and
+//! idempotency records after 24 hours.
 
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
 
-use crate::db::{self, lookup_alerts, verifications, DbConnection, Pool};
+use crate::db::{self, idempotency, lookup_alerts, verifications, DbConnection, Pool};
 
 /// How long past expiry a verification is kept: the longest send-limit window.
 pub const VERIFICATION_GRACE: Duration = crate::service::pi::SENDS_PER_CLIENT.1;
@@ -15,7 +16,8 @@ pub fn purge(conn: &mut DbConnection, now: NaiveDateTime) -> diesel::QueryResult
     let grace = chrono::Duration::from_std(VERIFICATION_GRACE).unwrap_or_default();
     let verifications = verifications::purge_expired(conn, now - grace)?;
     let alerts = lookup_alerts::purge_before(conn, now.date())?;
-    Ok(verifications + alerts)
+    let keys = idempotency::purge_before(conn, now - chrono::Duration::hours(24))?;
+    Ok(verifications + alerts + keys)
 }
 
 /// Runs [`purge`] every `interval` until the process ends.

@@ -11,7 +11,8 @@ use chrono::NaiveDateTime;
 use crate::auth::KeyedHasher;
 use crate::db::customers::{self, CustomerRow};
 use crate::db::{
-    self, blacklists, events, leads, lookup_alerts, outbox, verifications, DbConnection,
+    self, blacklists, events, idempotency, leads, lookup_alerts, outbox, verifications,
+    DbConnection,
 };
 use crate::domain::events::{Actor, Channel, EventKind, FieldChange, NewEvent};
 use crate::domain::{DealerId, Email, Identifier, Mobile};
@@ -162,6 +163,16 @@ fn withdraw_one(
     for address in [&customer.email, &customer.mobile].into_iter().flatten() {
         outbox::purge_recipient(conn, dealer_id, address, now)?;
     }
+    // Stored responses that could replay their details (Idempotency-Key records).
+    let mentions: Vec<String> = [customer.email.clone(), customer.mobile.clone()]
+        .into_iter()
+        .flatten()
+        .chain([
+            format!("\"customer_id\":{}", customer.id),
+            format!("\"id\":{}", customer.id),
+        ])
+        .collect();
+    idempotency::forget_mentions(conn, dealer_id, &mentions)?;
 
     // History stays, de-identified; then what happened now.
     events::redact_customer(conn, customer.id)?;

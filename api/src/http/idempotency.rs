@@ -1,0 +1,232 @@
+//! `Idempotency-Key` on POST (Stripe's semantics): the first response to a key is stored for 24
+//! hours and replayed to a retry of the same request (`Idempotent-Replayed: true`); the same key
+//! with another request is 422; a retry while the first is still running is 409. Responses that
+//! are worth retrying (5xx, 429) are not stored, so the retry runs again. Keys are per caller
+//! (the token's role and subject; the client address for the public /pi verification calls).
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::web::Bytes;
+use actix_web::{web, Error, HttpMessage, HttpResponse, ResponseError};
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+
+use super::problem::ApiError;
+use crate::auth::Keys;
+use crate::db::idempotency::{self as records, KeyRow, DONE, IN_PROGRESS};
+use crate::db::{self, Pool};
+
+pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+/// The largest body the middleware buffers (above every route's own limit).
+const BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// A claim older than this whose request never finished (a crashed replica) may be retried.
+const ABANDONED_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+pub async fn idempotency(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let key = match req.headers().get(&IDEMPOTENCY_KEY) {
+        Some(value) if req.method() == Method::POST => value.clone(),
+        _ => return Ok(next.call(req).await?.map_into_boxed_body()),
+    };
+    let key = match key
+        .to_str()
+        .ok()
+        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        Some(key) => key.to_owned(),
+        None => {
+            let error = ApiError::field(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            );
+            return Ok(req.into_response(error.error_response()));
+        }
+    };
+    let Some(pool) = req.app_data::<web::Data<Pool>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let body = match read_body(&mut req).await {
+        Ok(body) => body,
+        Err(error) => return Ok(req.into_response(error.error_response())),
+    };
+    let fingerprint = {
+        let mut hash = Sha256::new();
+        hash.update(req.method().as_str());
+        hash.update(b" ");
+        hash.update(req.uri().to_string());
+        hash.update(b"\n");
+        hash.update(&body);
+        hash.finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let row = KeyRow {
+        scope: scope(&req),
+        key,
+        fingerprint,
+        dealer_id: dealer_of(req.path()),
+        status: IN_PROGRESS.into(),
+        response_status: None,
+        response_type: None,
+        response_location: None,
+        response_etag: None,
+        response_body: None,
+        created_at: db::now(),
+    };
+    let existing = {
+        let row = row.clone();
+        db::run(&pool, move |conn| {
+            let existing = records::claim(conn, &row)?;
+            match existing {
+                // Abandoned by a replica that died mid-request: take it over.
+                Some(old)
+                    if old.status == IN_PROGRESS
+                        && old.created_at + ABANDONED_AFTER < row.created_at =>
+                {
+                    records::release(conn, &old.scope, &old.key)?;
+                    Ok(records::claim(conn, &row)?)
+                }
+                other => Ok(other),
+            }
+        })
+        .await
+    };
+    let existing = match existing {
+        Ok(existing) => existing,
+        Err(error) => return Ok(req.into_response(error.error_response())),
+    };
+    if let Some(old) = existing {
+        let answer = if old.fingerprint != row.fingerprint {
+            ApiError::field(
+                "Idempotency-Key",
+                "was used with another request; use a new key",
+            )
+            .error_response()
+        } else if old.status != DONE {
+            ApiError::Conflict("a request with this Idempotency-Key is still running".into())
+                .error_response()
+        } else {
+            replay(old)
+        };
+        return Ok(req.into_response(answer));
+    }
+
+    req.set_payload(Payload::from(
+        Box::pin(futures_util::stream::once(async move { Ok(body) }))
+            as std::pin::Pin<Box<dyn futures_util::Stream<Item = _>>>,
+    ));
+    let response = next.call(req).await?.map_into_boxed_body();
+    let status = response.status();
+    let (request, response) = response.into_parts();
+    let header = |name: header::HeaderName| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (content_type, location, etag) = (
+        header(header::CONTENT_TYPE),
+        header(header::LOCATION),
+        header(header::ETAG),
+    );
+    let mut rebuilt = HttpResponse::build(status);
+    for (name, value) in response.headers() {
+        rebuilt.append_header((name.clone(), value.clone()));
+    }
+    let bytes = actix_web::body::to_bytes(response.into_body())
+        .await
+        .map_err(|_| ApiError::internal(anyhow::anyhow!("cannot read a response body")))?;
+    let retry_worthy = status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS;
+    let stored = {
+        let (scope, key, body) = (row.scope.clone(), row.key.clone(), bytes.to_vec());
+        db::run(&pool, move |conn| {
+            if retry_worthy {
+                records::release(conn, &scope, &key)?;
+            } else {
+                let code = i32::from(status.as_u16());
+                records::finish(conn, &scope, &key, code, content_type, location, etag, body)?;
+            }
+            Ok(())
+        })
+        .await
+    };
+    if let Err(error) = stored {
+        // The response stands; without a stored copy the key will be reported as still running
+        // until it is abandoned (60 s), then run again.
+        tracing::error!(%error, "cannot store an idempotent response");
+    }
+    Ok(ServiceResponse::new(request, rebuilt.body(bytes)))
+}
+
+fn replay(old: KeyRow) -> HttpResponse {
+    let status = old
+        .response_status
+        .and_then(|s| StatusCode::from_u16(s as u16).ok())
+        .unwrap_or(StatusCode::OK);
+    let mut response = HttpResponse::build(status);
+    response.insert_header((REPLAYED, HeaderValue::from_static("true")));
+    for (name, value) in [
+        (header::CONTENT_TYPE, old.response_type),
+        (header::LOCATION, old.response_location),
+        (header::ETAG, old.response_etag),
+    ] {
+        if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            response.insert_header((name, value));
+        }
+    }
+    response.body(old.response_body.unwrap_or_default())
+}
+
+/// Whose key it is: the verified token's role and subject, or the client address.
+fn scope(req: &ServiceRequest) -> String {
+    let claims = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .zip(req.app_data::<web::Data<Keys>>())
+        .and_then(|(token, keys)| keys.verify(token.trim()).ok());
+    match claims {
+        Some(claims) => format!("{}:{}", claims.role.as_str(), claims.sub),
+        None => format!(
+            "anon:{}",
+            req.peer_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default()
+        ),
+    }
+}
+
+fn dealer_of(path: &str) -> Option<String> {
+    let mut parts = path.trim_start_matches('/').split('/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("v1"), Some("dealers"), Some(dealer)) if !dealer.is_empty() => {
+            Some(dealer.to_owned())
+        }
+        _ => None,
+    }
+}
+
+async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, ApiError> {
+    let mut payload = req.take_payload();
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("cannot read the body: {e}")))?;
+        if body.len() + chunk.len() > BODY_LIMIT {
+            return Err(ApiError::PayloadTooLarge {
+                detail: format!("the request body is over the limit of {BODY_LIMIT} bytes"),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}

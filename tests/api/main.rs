@@ -1,6 +1,7 @@
 //! End-to-end tests: a real server on a real socket, a database of its own per test.
 
 mod auth;
+mod authorization;
 mod blacklists;
 mod concurrency;
 mod customers;

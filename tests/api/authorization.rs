@@ -28,9 +28,9 @@ fn class_of(operation_id: &str) -> Option<Class> {
         "start_verification" | "confirm_verification" => PublicPi,
         "create_dealer" | "update_dealer" => ManageDealers,
         "get_dealer" => ReadDealer,
-        "create_customer" | "list_customers" | "get_customer" | "amend_customer" | "withdraw_consent"
-        | "customer_history" | "dealer_history" | "create_lead" | "get_lead" | "update_lead"
-        | "list_notifications" => DealerData,
+        "create_customer" | "list_customers" | "get_customer" | "amend_customer"
+        | "withdraw_consent" | "customer_history" | "dealer_history" | "create_lead"
+        | "get_lead" | "update_lead" | "list_notifications" => DealerData,
         "list_blacklist_emails" | "list_blacklist_mobiles" | "check_blacklist" => Blacklists,
         "list_blacklist_pulls" => BlacklistPulls,
         "pi_lookup" | "pi_amend" | "pi_withdraw_consent" => Pi,
@@ -96,62 +96,98 @@ async fn every_route_answers_every_caller_as_the_contract_says() {
     // Another dealer's data, which no list of abc-motors may ever show.
     let theirs = app.create_customer("xyz-motors", json!({"first_name": "Other", "last_name": "Dealer", "email": "other@xyz.co.za", "consent_process": true, "consent_market": false})).await;
 
-    let document = app.call(Method::GET, "/openapi.json", None, None).await.body;
-    let callers = [Caller::Nobody, Caller::Admin, Caller::Dealer, Caller::OtherDealer, Caller::Operator, Caller::OtherSubject];
+    let document = app
+        .call(Method::GET, "/openapi.json", None, None)
+        .await
+        .body;
+    let callers = [
+        Caller::Nobody,
+        Caller::Admin,
+        Caller::Dealer,
+        Caller::OtherDealer,
+        Caller::Operator,
+        Caller::OtherSubject,
+    ];
     let mut cells = 0;
     let mut failures = Vec::new();
     let mut serial = 0;
     for (path, item) in document["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
             let operation_id = operation["operationId"].as_str().unwrap();
-            let class = class_of(operation_id)
-                .unwrap_or_else(|| panic!("{operation_id} ({method} {path}) is not in the authorization matrix"));
+            let class = class_of(operation_id).unwrap_or_else(|| {
+                panic!("{operation_id} ({method} {path}) is not in the authorization matrix")
+            });
             for caller in callers {
                 serial += 1;
                 let url = path
                     .replace("{dealer}", "abc-motors")
                     .replace("{customer_id}", &customer.to_string())
                     .replace("{verification_id}", "0123456789abcdef")
-                    .replace("{id}", &match path {
-                        p if p.contains("/leads/") => leads[0],
-                        p if p.ends_with("/withdraw-consent") => withdrawn,
-                        _ => customer,
-                    }
-                    .to_string());
+                    .replace(
+                        "{id}",
+                        &match path {
+                            p if p.contains("/leads/") => leads[0],
+                            p if p.ends_with("/withdraw-consent") => withdrawn,
+                            _ => customer,
+                        }
+                        .to_string(),
+                    );
                 let body = body_for(operation_id, serial, customer);
                 let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-                let reply = app.call(method.clone(), &url, token(caller).as_deref(), body).await;
+                let reply = app
+                    .call(method.clone(), &url, token(caller).as_deref(), body)
+                    .await;
                 let want = expected(class, caller, operation_id);
                 let ok = match want {
                     "2xx" => reply.status.is_success(),
-                    "not 401/403" => reply.status != StatusCode::UNAUTHORIZED && reply.status != StatusCode::FORBIDDEN,
+                    "not 401/403" => {
+                        reply.status != StatusCode::UNAUTHORIZED
+                            && reply.status != StatusCode::FORBIDDEN
+                    }
                     code => reply.status.as_str() == code,
                 };
                 if !ok {
-                    failures.push(format!("{method} {url} as {caller:?}: want {want}, got {} {}", reply.status, reply.body));
+                    failures.push(format!(
+                        "{method} {url} as {caller:?}: want {want}, got {} {}",
+                        reply.status, reply.body
+                    ));
                 }
                 // No list ever shows another dealer's rows.
                 if reply.status.is_success() {
                     let text = reply.body.to_string();
-                    assert!(!text.contains("xyz-motors") && !text.contains(&format!("\"customer_id\":{}", theirs["id"])) || operation_id == "get_dealer", "{method} {url} leaked: {text}");
+                    assert!(
+                        !text.contains("xyz-motors")
+                            && !text.contains(&format!("\"customer_id\":{}", theirs["id"]))
+                            || operation_id == "get_dealer",
+                        "{method} {url} leaked: {text}"
+                    );
                 }
                 cells += 1;
             }
         }
     }
-    println!("authorization matrix: {cells} cells, {} failures", failures.len());
+    println!(
+        "authorization matrix: {cells} cells, {} failures",
+        failures.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// A valid body for each operation that takes one.
 fn body_for(operation_id: &str, serial: usize, customer: i64) -> Option<Value> {
     Some(match operation_id {
-        "create_dealer" => json!({"id": format!("matrix-{serial}"), "name": "M", "website": "https://m.co.za", "key_contacts": [{"name": "A", "email": "a@m.co.za"}]}),
+        "create_dealer" => {
+            json!({"id": format!("matrix-{serial}"), "name": "M", "website": "https://m.co.za", "key_contacts": [{"name": "A", "email": "a@m.co.za"}]})
+        }
         "update_dealer" => json!({"name": "ABC Motors"}),
-        "create_customer" => json!({"first_name": "Matrix", "last_name": "Cell", "email": format!("m{serial}@mail.co.za"), "consent_process": true, "consent_market": false}),
+        "create_customer" => {
+            json!({"first_name": "Matrix", "last_name": "Cell", "email": format!("m{serial}@mail.co.za"), "consent_process": true, "consent_market": false})
+        }
         "amend_customer" | "pi_amend" => json!({"consent_market": false}),
         "withdraw_consent" | "pi_withdraw_consent" => json!({}),
-        "create_lead" => json!({"customer_id": customer, "recipient": {"name": "A", "email": "a@abc.co.za"}}),
+        "create_lead" => {
+            json!({"customer_id": customer, "recipient": {"name": "A", "email": "a@abc.co.za"}})
+        }
         "update_lead" => json!({"status": "active"}),
         "check_blacklist" => json!({"emails": ["a@b.co.za"]}),
         "start_verification" => json!({"email": format!("v{serial}@mail.co.za")}),

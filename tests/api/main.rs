@@ -3,6 +3,7 @@
 mod auth;
 mod authorization;
 mod blacklists;
+mod brute_force;
 mod concurrency;
 mod customers;
 mod dealers;

@@ -158,17 +158,17 @@ async fn after_a_withdrawal_nothing_names_the_person() {
     // The code email, among the others the amendment queued.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     let code_mail = loop {
-        if let Some(mail) = sink.messages().into_iter().find(|m| m.recipients == [EMAIL]) {
+        if let Some(mail) = sink
+            .messages()
+            .into_iter()
+            .find(|m| m.recipients == [EMAIL])
+        {
             break mail;
         }
         assert!(tokio::time::Instant::now() < deadline, "no code email");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    let body = code_mail
-        .parsed()
-        .body_text(0)
-        .unwrap()
-        .into_owned();
+    let body = code_mail.parsed().body_text(0).unwrap().into_owned();
     let code = body
         .split_whitespace()
         .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))

@@ -66,6 +66,11 @@ pub struct TokenArgs {
     /// The token's subject: who holds it.
     #[arg(long, default_value = "cli")]
     pub sub: String,
+    /// For `--role subject`: the verified email (or `--mobile`) the token stands for.
+    #[arg(long, conflicts_with = "mobile")]
+    pub email: Option<String>,
+    #[arg(long)]
+    pub mobile: Option<String>,
     /// How long the token is valid, e.g. `15m`, `1h`, `30d`.
     #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
     pub ttl: Duration,

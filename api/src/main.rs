@@ -1,8 +1,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use popia_api::auth::Keys;
+use popia_api::auth::{Keys, Role};
 use popia_api::config::{Cli, Command, SecretSource, ServeArgs, Settings};
+use popia_api::domain::Identifier;
 use popia_api::http::openapi;
 use popia_api::{db, observability, Application};
 
@@ -34,7 +35,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Token(args)) => {
             let (config, _) = cli.settings.resolve(&cli.serve)?;
             let keys = Keys::load(&config.jwt)?;
-            let (token, _) = keys.issue(args.role, args.dealers, &args.sub, args.ttl)?;
+            let (token, _) = match (args.role, args.dealers.as_slice()) {
+                (Role::Subject, [dealer]) => {
+                    let identifier =
+                        Identifier::from_parts(args.email.as_deref(), args.mobile.as_deref())
+                            .map_err(|(field, e)| anyhow::anyhow!("--{field}: {e}"))?;
+                    keys.issue_subject(dealer, &identifier, &args.sub, args.ttl)?
+                }
+                (Role::Subject, _) => anyhow::bail!("a subject token is for exactly one --dealer"),
+                _ => keys.issue(args.role, args.dealers, &args.sub, args.ttl)?,
+            };
             println!("{token}");
             Ok(())
         }

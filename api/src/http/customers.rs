@@ -158,7 +158,10 @@ pub(super) fn parsed_optional<T>(
     tag = "customers",
     params(("dealer" = String, Path, description = "The dealer's id")),
     request_body = CreateCustomer,
-    responses((status = 201, description = "The customer was created", body = Customer)),
+    responses(
+        (status = 201, description = "The customer was created", body = Customer),
+        (status = 409, description = "The email or mobile is on the blacklist and no fresh consent was given", body = Problem, content_type = "application/problem+json"),
+    ),
 )]
 #[post("/v1/dealers/{dealer}/customers")]
 pub async fn create_customer(
@@ -320,9 +323,10 @@ pub(super) fn amendment_request(
     let if_match = req
         .headers()
         .get(header::IF_MATCH)
-        .map(|v| v.to_str().map(str::to_owned))
+        .map(|v| v.to_str().map(|v| v.trim().to_owned()))
         .transpose()
-        .map_err(|_| ApiError::BadRequest("If-Match is not a valid header value".into()))?;
+        .map_err(|_| ApiError::BadRequest("If-Match is not a valid header value".into()))?
+        .filter(|v| !v.is_empty());
     Ok(AmendRequest {
         customer_id,
         amendment,

@@ -86,6 +86,13 @@ fn check_headers(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
 /// Malformed JSON is 400; well-formed JSON of the wrong shape (an unknown or missing field, a
 /// wrong type) is 422 naming the field.
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    // Every body of this API is an object; serde would also read a struct from an array.
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{')
+        && serde_json::from_slice::<serde_json::Value>(body).is_ok()
+    {
+        return Err(ApiError::field("body", "must be a JSON object"));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -264,6 +271,12 @@ mod tests {
         assert_eq!(nested[0].0, "inner.x");
         let mistyped = fields(parse_json::<Sample>(br#"{"name":"a","flag":"yes"}"#).unwrap_err());
         assert_eq!(mistyped[0].0, "flag");
+    }
+
+    #[test]
+    fn only_objects_are_bodies() {
+        let array = fields(parse_json::<Outer>(b"[null]").unwrap_err());
+        assert_eq!(array[0].0, "body");
     }
 
     #[test]

@@ -115,7 +115,10 @@ fn trimmed(value: Option<String>) -> Option<String> {
     tag = "leads",
     params(("dealer" = String, Path, description = "The dealer's id")),
     request_body = CreateLead,
-    responses((status = 201, description = "The lead was created", body = Lead)),
+    responses(
+        (status = 201, description = "The lead was created", body = Lead),
+        (status = 409, description = "The customer withdrew consent and was de-identified", body = super::problem::Problem, content_type = "application/problem+json"),
+    ),
 )]
 #[post("/v1/dealers/{dealer}/leads")]
 pub async fn create_lead(

@@ -8,6 +8,7 @@ mod concurrency;
 mod customers;
 mod dealers;
 mod errors;
+mod faults;
 mod helpers;
 mod history;
 mod idempotency;

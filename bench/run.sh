@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# The benchmark: lookup, CSV export and withdrawal at ROWS customers (default 1,000,000, two
+# leads each, and ROWS entries on each blacklist), on PostgreSQL and SQLite, beside what the
+# same machine's PostgreSQL does on its own (pgbench -S, psql \copy), with the scaling from
+# ROWS/10. Prints a table at the end.
+#
+#   bench/run.sh                 # the full run (release build)
+#   BENCH_PROFILE=dev bench/run.sh 3000 5   # the smoke run CI does: 3,000 rows, 5 s per load
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROWS="${1:-1000000}"
+SECONDS_PER_LOAD="${2:-15}"
+SMALL=$((ROWS / 10))
+PROFILE="${BENCH_PROFILE:-release}"
+BACKENDS="${BENCH_BACKENDS:-postgres sqlite}"
+PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
+export POPIA_JWT_SECRET="bench-secret-bench-secret-bench-secret-0123456789"
+
+command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+cargo build --quiet --profile "$PROFILE" -p popia-api
+target_dir=$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
+binary="target/$target_dir/popia-api"
+work=$(mktemp -d)
+server=""
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
+  for db in popia_bench popia_pgbench; do psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+results="$work/results"
+: >"$results"
+record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" | tee -a "$results"; }
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+now_ms() { date +%s%3N; }
+
+start_server() { # url -> prints milliseconds to ready
+  local started=$(now_ms)
+  POPIA_DATA_DIR="$work/data" POPIA_OUTBOX_BACKOFF=1h RUST_LOG=warn \
+    "$binary" serve --bind "127.0.0.1:$port" --database-url "$1" --smtp-url "smtp://127.0.0.1:9?tls=none" >>"$work/server.log" 2>&1 &
+  server=$!
+  until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.005; done
+  echo $(( $(now_ms) - started ))
+}
+stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; server=""; }
+
+run_sql() { # backend url sql
+  if [ "$1" = postgres ]; then psql "$2" -qtAX -v ON_ERROR_STOP=1 -c "$3"; else sqlite3 "${2#sqlite://}" "$3"; fi
+}
+
+# Seeds customers FROM..TO (and their leads and blacklist entries) in chunks, with a bar.
+seed() { # backend url from to
+  local backend=$1 url=$2 from=$3 to=$4 chunk=100000 done_rows=0 total=$(( $4 - $3 + 1 ))
+  local at=$from
+  while [ "$at" -le "$to" ]; do
+    local end=$(( at + chunk - 1 )); [ "$end" -gt "$to" ] && end=$to
+    if [ "$backend" = postgres ]; then
+      local series="generate_series($at, $end) AS n"
+      run_sql "$backend" "$url" "
+        INSERT INTO customers (id, dealer_id, first_name, last_name, email, mobile, consent_process, consent_market, consent_source, created_at, updated_at)
+          SELECT n, 'bench', (ARRAY['Thabo','Naledi','Pieter','Aisha','Sipho','Anna','Lerato','Johan'])[n % 8 + 1],
+                 (ARRAY['Nkosi','Dlamini','van der Merwe','Patel','Mokoena','Botha','Naidoo','Smith'])[n % 7 + 1],
+                 'customer' || n || '@mail.co.za', '+2782' || lpad(n::text, 7, '0'), true, n % 2 = 0, 'website', now(), now()
+          FROM $series;
+        INSERT INTO leads (dealer_id, customer_id, status, recipient_name, recipient_email, source, vehicle, message, created_at, updated_at)
+          SELECT 'bench', n, 'active', 'Ashveer Singh', 'ashveer@bench.co.za', 'website', 'VW Polo', 'Please call me', now(), now() FROM $series, generate_series(1, 2);
+        INSERT INTO blacklist_emails (dealer_id, value, added_on, changed_on)
+          SELECT 'bench', 'listed' || n || '@mail.co.za', DATE '2026-01-01' + n % 300, DATE '2026-01-01' + n % 300 FROM $series;
+        INSERT INTO blacklist_mobiles (dealer_id, value, added_on, changed_on)
+          SELECT 'bench', '+2783' || lpad(n::text, 7, '0'), DATE '2026-01-01' + n % 300, DATE '2026-01-01' + n % 300 FROM $series;"
+    else
+      local series="WITH RECURSIVE s(n) AS (SELECT $at UNION ALL SELECT n + 1 FROM s WHERE n < $end)"
+      run_sql "$backend" "$url" "BEGIN;
+        $series INSERT INTO customers (id, dealer_id, first_name, last_name, email, mobile, consent_process, consent_market, consent_source, created_at, updated_at)
+          SELECT n, 'bench', 'Thabo', 'Nkosi', 'customer' || n || '@mail.co.za', '+2782' || substr('0000000' || n, -7), 1, n % 2, 'website', datetime('now'), datetime('now') FROM s;
+        $series INSERT INTO leads (dealer_id, customer_id, status, recipient_name, recipient_email, source, vehicle, message, created_at, updated_at)
+          SELECT 'bench', n, 'active', 'Ashveer Singh', 'ashveer@bench.co.za', 'website', 'VW Polo', 'Please call me', datetime('now'), datetime('now') FROM s, (SELECT 1 UNION ALL SELECT 2);
+        $series INSERT INTO blacklist_emails (dealer_id, value, added_on, changed_on)
+          SELECT 'bench', 'listed' || n || '@mail.co.za', date('2026-01-01', '+' || (n % 300) || ' days'), date('2026-01-01', '+' || (n % 300) || ' days') FROM s;
+        $series INSERT INTO blacklist_mobiles (dealer_id, value, added_on, changed_on)
+          SELECT 'bench', '+2783' || substr('0000000' || n, -7), date('2026-01-01', '+' || (n % 300) || ' days'), date('2026-01-01', '+' || (n % 300) || ' days') FROM s;
+        COMMIT;"
+    fi
+    done_rows=$(( end - from + 1 ))
+    local width=40 filled=$(( done_rows * 40 / total ))
+    printf '\r  seeding %s [%-*s] %d/%d' "$backend" "$width" "$(printf '%*s' "$filled" '' | tr ' ' '#')" "$done_rows" "$total" >&2
+    at=$(( end + 1 ))
+  done
+  printf '\n' >&2
+  if [ "$backend" = postgres ]; then
+    run_sql "$backend" "$url" "SELECT setval('customers_id_seq', (SELECT max(id) FROM customers)); SELECT setval('leads_id_seq', (SELECT max(id) FROM leads)); ANALYZE" >/dev/null
+  else
+    run_sql "$backend" "$url" "ANALYZE;" >/dev/null
+  fi
+}
+
+wrk_figures() { # wrk output -> "req/s p50 p99"
+  awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} END {print rps, p50, p99}' "$1"
+}
+
+peak_rss_during() { # pid command... -> runs the command, prints "seconds growth_mb"
+  local pid=$1; shift
+  local before=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
+  local peak=$before
+  "$@" & local job=$!
+  local started=$(now_ms)
+  while kill -0 $job 2>/dev/null; do
+    local now=$(awk '/VmRSS/ {print $2}' /proc/$pid/status 2>/dev/null || echo 0)
+    [ "$now" -gt "$peak" ] && peak=$now
+    sleep 0.01
+  done
+  wait $job
+  echo "$(( $(now_ms) - started )) $(( (peak - before) / 1024 ))"
+}
+
+measure() { # backend url rows label
+  local backend=$1 url=$2 rows=$3
+  local dealer_token=$("$binary" token --role dealer --dealer bench --sub bench --ttl 2h)
+  BENCH_ROWS=$rows BENCH_TOKEN=$dealer_token wrk -t2 -c64 -d"${SECONDS_PER_LOAD}s" --latency -s bench/lookup.lua "$base" >"$work/lookup.txt"
+  read rps p50 p99 < <(wrk_figures "$work/lookup.txt")
+  record "$backend $rows" "lookup by mobile, 64 connections" "$rps req/s, p50 $p50, p99 $p99"
+  local csv
+  csv=$(peak_rss_during "$server" curl -s -o "$work/export.csv" -H "Authorization: Bearer $dealer_token" -H 'Accept: text/csv' "$base/v1/dealers/bench/blacklist/emails")
+  read ms growth <<<"$csv"
+  record "$backend $rows" "CSV export of $(( $(wc -l <"$work/export.csv") - 1 )) emails" "${ms} ms, server RSS growth ${growth} MB"
+  if [ "$backend" = postgres ]; then
+    local started=$(now_ms)
+    psql "$url" -qc "\\copy (SELECT value, added_on FROM blacklist_emails WHERE dealer_id = 'bench' AND removed_on IS NULL ORDER BY added_on, value) TO '$work/copy.csv' CSV HEADER"
+    record "$backend $rows" "psql \\copy of the same rows" "$(( $(now_ms) - started )) ms"
+  fi
+}
+
+for backend in $BACKENDS; do
+  echo "==> $backend"
+  if [ "$backend" = postgres ]; then
+    psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS popia_bench WITH (FORCE)" -c "CREATE DATABASE popia_bench"
+    url="$PG/popia_bench"
+  else
+    command -v sqlite3 >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3; }
+    url="sqlite://$work/bench.db"
+  fi
+  ms=$(start_server "$url")
+  record "$backend 0" "start to /readyz, empty database" "$ms ms"
+  admin=$("$binary" token --role admin --sub bench)
+  curl -fs -o /dev/null -X POST "$base/v1/dealers" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+    -d '{"id":"bench","name":"Bench Motors","website":"https://bench.co.za","key_contacts":[{"name":"Thandi","email":"thandi@bench.co.za"}]}'
+  stop_server
+  seed "$backend" "$url" 1 "$SMALL"
+  start_server "$url" >/dev/null
+  measure "$backend" "$url" "$SMALL"
+  stop_server
+  seed "$backend" "$url" $(( SMALL + 1 )) "$ROWS"
+  ms=$(start_server "$url")
+  record "$backend $ROWS" "start to /readyz" "$ms ms"
+  measure "$backend" "$url" "$ROWS"
+  token=$("$binary" token --role dealer --dealer bench --sub bench --ttl 2h)
+  BENCH_ROWS=$ROWS BENCH_TOKEN=$token BENCH_FIRST_ID=1 wrk -t2 -c16 -d"${SECONDS_PER_LOAD}s" --latency -s bench/withdraw.lua "$base" >"$work/withdraw.txt"
+  read rps p50 p99 < <(wrk_figures "$work/withdraw.txt")
+  errors=$(awk '/Non-2xx/ {print $5}' "$work/withdraw.txt")
+  record "$backend $ROWS" "withdrawal (2 leads each), 16 connections" "$rps withdrawals/s, p50 $p50, p99 $p99${errors:+, non-2xx $errors}"
+  stop_server
+  if [ "$backend" = postgres ]; then
+    psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS popia_pgbench WITH (FORCE)" -c "CREATE DATABASE popia_pgbench"
+    pgbench -q -i -s 10 "$PG/popia_pgbench" >/dev/null 2>&1
+    tps=$(pgbench -S -c 64 -j 2 -T "$SECONDS_PER_LOAD" "$PG/popia_pgbench" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+    record "postgres" "pgbench -S, 64 connections (same server)" "$tps tps"
+  fi
+done
+
+echo
+echo "==> results ($(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, profile $PROFILE)"
+column -t -s $'\t' "$results"

@@ -37,13 +37,13 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 base="http://127.0.0.1:$port"
 now_ms() { date +%s%3N; }
 
-start_server() { # url -> prints milliseconds to ready
+start_server() { # url; sets $server and $ready_ms (no subshell: the pid must stay known)
   local started=$(now_ms)
   POPIA_DATA_DIR="$work/data" POPIA_OUTBOX_BACKOFF=1h RUST_LOG=warn \
     "$binary" serve --bind "127.0.0.1:$port" --database-url "$1" --smtp-url "smtp://127.0.0.1:9?tls=none" >>"$work/server.log" 2>&1 &
   server=$!
   until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.005; done
-  echo $(( $(now_ms) - started ))
+  ready_ms=$(( $(now_ms) - started ))
 }
 stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; server=""; }
 
@@ -142,19 +142,19 @@ for backend in $BACKENDS; do
     command -v sqlite3 >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3; }
     url="sqlite://$work/bench.db"
   fi
-  ms=$(start_server "$url")
-  record "$backend 0" "start to /readyz, empty database" "$ms ms"
+  start_server "$url"
+  record "$backend 0" "start to /readyz, empty database" "$ready_ms ms"
   admin=$("$binary" token --role admin --sub bench)
   curl -fs -o /dev/null -X POST "$base/v1/dealers" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
     -d '{"id":"bench","name":"Bench Motors","website":"https://bench.co.za","key_contacts":[{"name":"Thandi","email":"thandi@bench.co.za"}]}'
   stop_server
   seed "$backend" "$url" 1 "$SMALL"
-  start_server "$url" >/dev/null
+  start_server "$url"
   measure "$backend" "$url" "$SMALL"
   stop_server
   seed "$backend" "$url" $(( SMALL + 1 )) "$ROWS"
-  ms=$(start_server "$url")
-  record "$backend $ROWS" "start to /readyz" "$ms ms"
+  start_server "$url"
+  record "$backend $ROWS" "start to /readyz" "$ready_ms ms"
   measure "$backend" "$url" "$ROWS"
   token=$("$binary" token --role dealer --dealer bench --sub bench --ttl 2h)
   BENCH_ROWS=$ROWS BENCH_TOKEN=$token BENCH_FIRST_ID=1 wrk -t2 -c16 -d"${SECONDS_PER_LOAD}s" --latency -s bench/withdraw.lua "$base" >"$work/withdraw.txt"

@@ -196,8 +196,10 @@ pub fn purge_customer(
     purge(conn, &ids, now)
 }
 
-/// Deletes the content of the dealer's finished messages sent to `address` (a one-time code
-/// names no customer, but its recipient is the person).
+/// Deletes the content of the dealer's finished messages sent to or naming `address` that are
+/// about no customer record (one-time codes, NOT FOUND alerts); messages about a customer are
+/// purged by [`purge_customer`]. Only those kinds are scanned, so a withdrawal does not read
+/// every message the dealer ever sent.
 pub fn purge_recipient(
     conn: &mut DbConnection,
     dealer: &str,
@@ -212,10 +214,15 @@ pub fn purge_recipient(
         .inner_join(contents::table)
         .filter(outbox::dealer_id.eq(dealer))
         .filter(outbox::status.ne(PENDING))
+        .filter(outbox::customer_id.is_null())
+        .filter(outbox::kind.eq_any(["one_time_code", "lookup_not_found"]))
         .filter(
             contents::recipients
                 .like(format!("%\"{escaped}\"%"))
-                .escape('\\'),
+                .escape('\\')
+                .or(contents::body_text
+                    .like(format!("%{escaped}%"))
+                    .escape('\\')),
         )
         .select(outbox::id)
         .load(conn)?;

@@ -21,6 +21,7 @@ CREATE TABLE outbox_messages (
 CREATE INDEX outbox_due ON outbox_messages (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX outbox_dealer ON outbox_messages (dealer_id, id);
 CREATE INDEX outbox_customer ON outbox_messages (customer_id) WHERE customer_id IS NOT NULL;
+CREATE INDEX outbox_unlinked ON outbox_messages (dealer_id, kind) WHERE customer_id IS NULL;
 CREATE INDEX outbox_unpurged ON outbox_messages (status, sent_at) WHERE purged_at IS NULL;
 
 -- What a message says and to whom: personal information, kept apart so that the retention

@@ -34,6 +34,7 @@ impl Application {
         // One TLS crypto provider for the SMTP and SMS clients (a second install is a no-op).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let keys = Keys::load(&config.jwt)?;
+        db::limit_in_flight(config.db_pool_size);
         let pool = {
             let (url, size) = (config.database_url.clone(), config.db_pool_size);
             web::block(move || -> anyhow::Result<Pool> {

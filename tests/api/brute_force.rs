@@ -25,14 +25,7 @@ async fn two_replicas() -> (Arc<TestApp>, Arc<TestApp>) {
 #[tokio::test]
 async fn ten_thousand_guesses_find_nothing_and_lock_after_five() {
     let (first, second) = two_replicas().await;
-    let started = first
-        .call(
-            Method::POST,
-            "/v1/dealers/abc-motors/pi/verifications",
-            None,
-            Some(json!({"email": "fred@sea.com"})),
-        )
-        .await;
+    let started = start_verification(&first, json!({"email": "fred@sea.com"})).await;
     let id = started.body["verification_id"].as_str().unwrap().to_owned();
     let real = latest_code(&first, "fred@sea.com").await;
     const GUESSES: u32 = 10_000;

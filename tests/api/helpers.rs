@@ -405,6 +405,17 @@ fn find_code(mailbox: &std::path::Path, recipient: &str) -> Option<String> {
     })
 }
 
+/// Asks abc-motors for a one-time code to `identifier` (`{"email": …}` or `{"mobile": …}`).
+pub async fn start_verification(app: &TestApp, identifier: Value) -> Reply {
+    app.call(
+        Method::POST,
+        "/v1/dealers/abc-motors/pi/verifications",
+        None,
+        Some(identifier),
+    )
+    .await
+}
+
 /// Proves control of `identifier` (`{"email": …}` or `{"mobile": …}`) and returns the subject token.
 pub async fn verify(app: &TestApp, dealer_id: &str, identifier: Value, recipient: &str) -> String {
     let started = app

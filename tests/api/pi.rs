@@ -235,14 +235,7 @@ async fn the_answer_to_a_send_says_nothing_about_who_is_a_customer() {
 async fn five_wrong_codes_lock_the_verification() {
     let app = spawn_app().await;
     app.create_dealer("abc-motors").await;
-    let started = app
-        .call(
-            Method::POST,
-            "/v1/dealers/abc-motors/pi/verifications",
-            None,
-            Some(json!({"mobile": "083 656 7788"})),
-        )
-        .await;
+    let started = start_verification(&app, json!({"mobile": "083 656 7788"})).await;
     assert_eq!(started.body["channel"], "sms");
     let id = started.body["verification_id"].as_str().unwrap();
     let code = latest_code(&app, "+27836567788").await;
@@ -283,14 +276,7 @@ async fn five_wrong_codes_lock_the_verification() {
 async fn a_code_works_once() {
     let app = spawn_app().await;
     app.create_dealer("abc-motors").await;
-    let started = app
-        .call(
-            Method::POST,
-            "/v1/dealers/abc-motors/pi/verifications",
-            None,
-            Some(json!({"email": "fred@sea.com"})),
-        )
-        .await;
+    let started = start_verification(&app, json!({"email": "fred@sea.com"})).await;
     let id = started.body["verification_id"].as_str().unwrap();
     let code = latest_code(&app, "fred@sea.com").await;
     let confirm = format!("/v1/dealers/abc-motors/pi/verifications/{id}/confirm");
@@ -476,14 +462,7 @@ async fn an_expired_code_is_gone_and_expired_verifications_are_purged() {
     use diesel::RunQueryDsl;
     let app = spawn_app().await;
     app.create_dealer("abc-motors").await;
-    let started = app
-        .call(
-            Method::POST,
-            "/v1/dealers/abc-motors/pi/verifications",
-            None,
-            Some(json!({"email": "fred@sea.com"})),
-        )
-        .await;
+    let started = start_verification(&app, json!({"email": "fred@sea.com"})).await;
     let id = started.body["verification_id"].as_str().unwrap().to_owned();
     let code = latest_code(&app, "fred@sea.com").await;
     let pool = app.pool();

@@ -146,14 +146,7 @@ async fn after_a_withdrawal_nothing_names_the_person() {
         json!({"consent_market": false}),
     )
     .await;
-    let started = app
-        .call(
-            Method::POST,
-            "/v1/dealers/abc-motors/pi/verifications",
-            None,
-            Some(json!({"email": EMAIL})),
-        )
-        .await;
+    let started = start_verification(&app, json!({"email": EMAIL})).await;
     let verification = started.body["verification_id"].as_str().unwrap().to_owned();
     // The code email, among the others the amendment queued.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
@@ -184,13 +177,7 @@ async fn after_a_withdrawal_nothing_names_the_person() {
         .await;
     let subject = confirm.body["token"].as_str().unwrap().to_owned();
     // An abandoned verification of the mobile too (its row must not outlive the withdrawal).
-    app.call(
-        Method::POST,
-        "/v1/dealers/abc-motors/pi/verifications",
-        None,
-        Some(json!({"mobile": "082 777 4321"})),
-    )
-    .await;
+    start_verification(&app, json!({"mobile": "082 777 4321"})).await;
     app.get("/v1/dealers/abc-motors/pi/records", &subject).await;
     app.patch(
         &format!("/v1/dealers/abc-motors/pi/records/{id}"),

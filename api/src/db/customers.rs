@@ -104,6 +104,19 @@ pub fn matching(
         .load(conn)
 }
 
+/// The dealer's records held under one verified identifier (not de-identified).
+pub fn matching_identifier(
+    conn: &mut DbConnection,
+    dealer: &str,
+    identifier: &crate::domain::Identifier,
+) -> QueryResult<Vec<CustomerRow>> {
+    let value = vec![identifier.as_str().to_owned()];
+    match identifier {
+        crate::domain::Identifier::Email(_) => matching(conn, dealer, &value, &[]),
+        crate::domain::Identifier::Mobile(_) => matching(conn, dealer, &[], &value),
+    }
+}
+
 /// The personal fields an amendment may change.
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = customers)]

@@ -197,11 +197,7 @@ pub fn records_for(
     dealer: &DealerId,
     identifier: &Identifier,
 ) -> Result<Vec<(CustomerRow, Vec<LeadRow>)>, ApiError> {
-    let (emails, mobiles) = match identifier {
-        Identifier::Email(email) => (vec![email.as_str().to_owned()], vec![]),
-        Identifier::Mobile(mobile) => (vec![], vec![mobile.as_str().to_owned()]),
-    };
-    let found = customers::matching(conn, dealer.as_str(), &emails, &mobiles)?;
+    let found = customers::matching_identifier(conn, dealer.as_str(), identifier)?;
     found
         .into_iter()
         .map(|customer| {

@@ -62,8 +62,7 @@ pub fn withdraw(
                 vec![customer]
             }
             Scope::Subject(identifier) => {
-                let (emails, mobiles) = identifiers(std::slice::from_ref(identifier));
-                customers::matching(conn, dealer.as_str(), &emails, &mobiles)?
+                customers::matching_identifier(conn, dealer.as_str(), identifier)?
             }
         };
         // The person's other identifiers, from the records found, reach their other records.
@@ -96,18 +95,6 @@ pub fn withdraw(
             deidentified_at: Some(now),
         })
     })
-}
-
-fn identifiers(list: &[Identifier]) -> (Vec<String>, Vec<String>) {
-    let mut emails = Vec::new();
-    let mut mobiles = Vec::new();
-    for identifier in list {
-        match identifier {
-            Identifier::Email(email) => emails.push(email.as_str().to_owned()),
-            Identifier::Mobile(mobile) => mobiles.push(mobile.as_str().to_owned()),
-        }
-    }
-    (emails, mobiles)
 }
 
 fn values_of(records: &[CustomerRow]) -> (Vec<String>, Vec<String>) {

@@ -99,7 +99,7 @@ async fn main() -> anyhow::Result<()> {
         .pi_amend()
         .dealer(&args.dealer)
         .customer_id(first.id)
-        .body(types::AmendCustomer::builder().consent_market(Some(false)))
+        .body(types::PiAmendCustomer::builder().consent_market(Some(false)))
         .send()
         .await?
         .into_inner();

@@ -230,6 +230,7 @@ impl Settings {
                 },
             },
         };
+        config.secure_files()?;
         Ok((config, source))
     }
 
@@ -261,10 +262,70 @@ impl Settings {
     }
 }
 
-/// Creates the folder and proves it can be written, so the service refuses to start with a
-/// clear message rather than failing on its first write.
+impl Config {
+    /// Creates the data folder (0700) and makes what the service keeps on disk private to its
+    /// user: the folder, the JWT secret, the SQLite database with its -wal, -shm and -journal
+    /// files, and the mailbox folder with its messages. What already exists with a looser mode is
+    /// tightened, with one log line naming it. Runs at every start, before the database opens.
+    pub fn secure_files(&self) -> anyhow::Result<()> {
+        ensure_writable(&self.data_dir)?;
+        let mut paths = vec![self.data_dir.clone(), self.data_dir.join("jwt-secret")];
+        if let Some(database) = crate::db::backend::sqlite_file(&self.database_url) {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut name = database.clone().into_os_string();
+                name.push(suffix);
+                paths.push(name.into());
+            }
+        }
+        for path in paths {
+            make_private(&path)
+                .with_context(|| format!("cannot make {} private", path.display()))?;
+        }
+        crate::notify::transport::secure_mailbox(&self.notify.mailbox_dir)
+    }
+}
+
+/// Makes `path` private to its owner, if it exists with a looser mode: 0700 for a folder, 0600
+/// for a file (bits beyond those are removed; a stricter mode is kept). Logs the path, never
+/// what it holds.
+pub fn make_private(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let metadata = match std::fs::metadata(path) {
+            Ok(metadata) => metadata,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(error),
+        };
+        let private = if metadata.is_dir() { 0o700 } else { 0o600 };
+        let mode = metadata.permissions().mode() & 0o7777;
+        if mode & !private != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & private))?;
+            tracing::info!(
+                path = %path.display(),
+                was = format!("{mode:o}"),
+                now = format!("{:o}", mode & private),
+                "made private: only this service's user may read it"
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// Creates the folder (0700) and proves it can be written, so the service refuses to start with
+/// a clear message rather than failing on its first write.
 fn ensure_writable(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
         .with_context(|| format!("cannot create the data folder {}", dir.display()))?;
     let probe = dir.join(".write-test");
     std::fs::write(&probe, b"ok")

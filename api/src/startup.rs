@@ -2,6 +2,7 @@
 //! to its port. Tests build it on `127.0.0.1:0` and read the port back.
 
 use std::net::TcpListener;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -34,6 +35,8 @@ impl Application {
         // One TLS crypto provider for the SMTP and SMS clients (a second install is a no-op).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let keys = Keys::load(&config.jwt)?;
+        // Before the database opens: the data folder exists, private, and so do its files.
+        config.secure_files()?;
         db::limit_in_flight(config.db_pool_size);
         let pool = {
             let (url, size) = (config.database_url.clone(), config.db_pool_size);
@@ -65,7 +68,15 @@ impl Application {
         let outbox_metrics = OutboxMetrics::register(metrics.registry())?;
         let worker = Worker::new(pool.clone(), &config.notify, outbox_metrics)?;
         let worker = config.notify.delivery.enabled.then(|| worker.spawn());
-        service::maintenance::spawn(pool.clone(), std::time::Duration::from_secs(300));
+        service::maintenance::spawn(
+            pool.clone(),
+            service::maintenance::Schedule {
+                purge_every: Duration::from_secs(300),
+                hygiene_every: Duration::from_secs(30),
+                mailbox_dir: config.notify.mailbox_dir.clone(),
+                retention: config.notify.retention,
+            },
+        );
         let server = server(listener, pool, keys, hasher, metrics, branding)?;
         Ok(Application {
             port,

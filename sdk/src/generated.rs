@@ -1744,9 +1744,143 @@ this is the last page.*/
             value.parse()
         }
     }
+    /**What a data subject may correct directly: names and marketing consent. A new email or
+mobile is proven first, through `identifier-changes`.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    pub struct PiAmendCustomer {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub consent_market: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub first_name: ::std::option::Option<PiAmendCustomerFirstName>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_name: ::std::option::Option<PiAmendCustomerLastName>,
+    }
+    impl PiAmendCustomer {
+        pub fn builder() -> builder::PiAmendCustomer {
+            Default::default()
+        }
+    }
+    ///`PiAmendCustomerFirstName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PiAmendCustomerFirstName(::std::string::String);
+    impl ::std::ops::Deref for PiAmendCustomerFirstName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PiAmendCustomerFirstName> for ::std::string::String {
+        fn from(value: PiAmendCustomerFirstName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PiAmendCustomerFirstName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 100usize {
+                return Err("longer than 100 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PiAmendCustomerFirstName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PiAmendCustomerFirstName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PiAmendCustomerFirstName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PiAmendCustomerLastName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PiAmendCustomerLastName(::std::string::String);
+    impl ::std::ops::Deref for PiAmendCustomerLastName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PiAmendCustomerLastName> for ::std::string::String {
+        fn from(value: PiAmendCustomerLastName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PiAmendCustomerLastName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 100usize {
+                return Err("longer than 100 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PiAmendCustomerLastName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PiAmendCustomerLastName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PiAmendCustomerLastName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///What the dealer holds under the verified identifier.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PiRecords {
+        /**The identifier is on the dealer's do-not-contact list: the person withdrew consent
+earlier, and that entry is all that remains of them.*/
+        pub blacklisted: bool,
         pub customers: ::std::vec::Vec<Customer>,
         pub found: bool,
     }
@@ -4778,7 +4912,97 @@ this is the last page.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PiAmendCustomer {
+            consent_market: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            first_name: ::std::result::Result<
+                ::std::option::Option<super::PiAmendCustomerFirstName>,
+                ::std::string::String,
+            >,
+            last_name: ::std::result::Result<
+                ::std::option::Option<super::PiAmendCustomerLastName>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PiAmendCustomer {
+            fn default() -> Self {
+                Self {
+                    consent_market: Ok(Default::default()),
+                    first_name: Ok(Default::default()),
+                    last_name: Ok(Default::default()),
+                }
+            }
+        }
+        impl PiAmendCustomer {
+            pub fn consent_market<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.consent_market = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for consent_market: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn first_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PiAmendCustomerFirstName>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.first_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for first_name: {e}")
+                    });
+                self
+            }
+            pub fn last_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PiAmendCustomerLastName>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PiAmendCustomer> for super::PiAmendCustomer {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PiAmendCustomer,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    consent_market: value.consent_market?,
+                    first_name: value.first_name?,
+                    last_name: value.last_name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PiAmendCustomer> for PiAmendCustomer {
+            fn from(value: super::PiAmendCustomer) -> Self {
+                Self {
+                    consent_market: Ok(value.consent_market),
+                    first_name: Ok(value.first_name),
+                    last_name: Ok(value.last_name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct PiRecords {
+            blacklisted: ::std::result::Result<bool, ::std::string::String>,
             customers: ::std::result::Result<
                 ::std::vec::Vec<super::Customer>,
                 ::std::string::String,
@@ -4788,12 +5012,25 @@ this is the last page.*/
         impl ::std::default::Default for PiRecords {
             fn default() -> Self {
                 Self {
+                    blacklisted: Err("no value supplied for blacklisted".to_string()),
                     customers: Err("no value supplied for customers".to_string()),
                     found: Err("no value supplied for found".to_string()),
                 }
             }
         }
         impl PiRecords {
+            pub fn blacklisted<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.blacklisted = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for blacklisted: {e}")
+                    });
+                self
+            }
             pub fn customers<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::Customer>>,
@@ -4825,6 +5062,7 @@ this is the last page.*/
                 value: PiRecords,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    blacklisted: value.blacklisted?,
                     customers: value.customers?,
                     found: value.found?,
                 })
@@ -4833,6 +5071,7 @@ this is the last page.*/
         impl ::std::convert::From<super::PiRecords> for PiRecords {
             fn from(value: super::PiRecords) -> Self {
                 Self {
+                    blacklisted: Ok(value.blacklisted),
                     customers: Ok(value.customers),
                     found: Ok(value.found),
                 }
@@ -5882,8 +6121,12 @@ let response = client.customer_history()
     pub fn customer_history(&self) -> builder::CustomerHistory<'_> {
         builder::CustomerHistory::new(self)
     }
-    /**Withdraw a customer's consent to process (a customer who phoned in): the record, and every
-record sharing its email or mobile, is de-identified
+    /**Withdraw a customer's consent to process (a customer who phoned in): this record is
+de-identified (names, email, mobile and consent source cleared, both consents false, the id
+kept), its active leads are lost and every lead's free text cleared, its email and mobile go
+onto the dealer's two blacklists as separate rows, earlier events are redacted, and the key
+contacts and the salespeople of its active leads are mailed. Other records, even ones that
+share its email or mobile, are not touched
 
 Sends a `POST` request to `/v1/dealers/{dealer}/customers/{id}/withdraw-consent`
 
@@ -5996,7 +6239,10 @@ let response = client.list_notifications()
     pub fn list_notifications(&self) -> builder::ListNotifications<'_> {
         builder::ListNotifications::new(self)
     }
-    /**What the dealer holds under the verified identifier
+    /**What the dealer holds under the verified identifier. When nothing is held and the
+identifier is not blacklisted, the dealer's key contacts get the NOT FOUND email (once per
+identifier per day) and a `lookup.not_found` event is recorded; a blacklisted identifier
+(the person withdrew earlier) answers `blacklisted: true`, with no email and no event
 
 Sends a `GET` request to `/v1/dealers/{dealer}/pi/records`
 
@@ -6011,7 +6257,8 @@ let response = client.pi_lookup()
     pub fn pi_lookup(&self) -> builder::PiLookup<'_> {
         builder::PiLookup::new(self)
     }
-    /**Correct a record held under the verified identifier
+    /**Correct the names or marketing consent of a record held under the verified identifier.
+An email or mobile is changed only by proving the new one (`identifier-changes`)
 
 Sends a `PATCH` request to `/v1/dealers/{dealer}/pi/records/{customer_id}`
 
@@ -6032,6 +6279,50 @@ let response = client.pi_amend()
     pub fn pi_amend(&self) -> builder::PiAmend<'_> {
         builder::PiAmend::new(self)
     }
+    /**Start changing a record's email or mobile: a code goes to the NEW value. The answer is the
+same whether or not the new value is blacklisted (that is refused at confirmation)
+
+Sends a `POST` request to `/v1/dealers/{dealer}/pi/records/{customer_id}/identifier-changes`
+
+Arguments:
+- `dealer`: The dealer's id
+- `customer_id`: The core customer id, held under the verified identifier
+- `body`
+```ignore
+let response = client.pi_start_identifier_change()
+    .dealer(dealer)
+    .customer_id(customer_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn pi_start_identifier_change(&self) -> builder::PiStartIdentifierChange<'_> {
+        builder::PiStartIdentifierChange::new(self)
+    }
+    /**Confirm the code sent to the new email or mobile: the change is applied as an amendment
+(was/now event, "alters information" email). Not replayed under an Idempotency-Key
+
+Sends a `POST` request to `/v1/dealers/{dealer}/pi/records/{customer_id}/identifier-changes/{verification_id}/confirm`
+
+Arguments:
+- `dealer`: The dealer's id
+- `customer_id`: The core customer id
+- `verification_id`: From the start of the identifier change
+- `body`
+```ignore
+let response = client.pi_confirm_identifier_change()
+    .dealer(dealer)
+    .customer_id(customer_id)
+    .verification_id(verification_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn pi_confirm_identifier_change(
+        &self,
+    ) -> builder::PiConfirmIdentifierChange<'_> {
+        builder::PiConfirmIdentifierChange::new(self)
+    }
     /**Send a one-time code to an email or mobile
 
 Sends a `POST` request to `/v1/dealers/{dealer}/pi/verifications`
@@ -6049,7 +6340,8 @@ let response = client.start_verification()
     pub fn start_verification(&self) -> builder::StartVerification<'_> {
         builder::StartVerification::new(self)
     }
-    /**Prove control with the code; returns a `subject` token
+    /**Prove control with the code; returns a `subject` token. Not replayed under an
+Idempotency-Key (the answer is a live credential): a retry of a confirmed code gets 410
 
 Sends a `POST` request to `/v1/dealers/{dealer}/pi/verifications/{verification_id}/confirm`
 
@@ -6068,8 +6360,10 @@ let response = client.confirm_verification()
     pub fn confirm_verification(&self) -> builder::ConfirmVerification<'_> {
         builder::ConfirmVerification::new(self)
     }
-    /**Withdraw consent to process: every record held under the verified identifier is
-de-identified
+    /**Withdraw consent to process: every record whose email or mobile is the verified identifier
+is de-identified (never a record that merely shares another identifier with them), their
+active leads are lost, their emails and mobiles go onto the blacklists, and the token is
+spent: any later use answers 401
 
 Sends a `POST` request to `/v1/dealers/{dealer}/pi/withdraw-consent`
 
@@ -9288,7 +9582,7 @@ pub mod builder {
         dealer: Result<::std::string::String, String>,
         customer_id: Result<i64, String>,
         if_match: Result<Option<::std::string::String>, String>,
-        body: Result<types::builder::AmendCustomer, String>,
+        body: Result<types::builder::PiAmendCustomer, String>,
     }
     impl<'a> PiAmend<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -9336,22 +9630,24 @@ pub mod builder {
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<types::AmendCustomer>,
-            <V as std::convert::TryInto<types::AmendCustomer>>::Error: std::fmt::Display,
+            V: std::convert::TryInto<types::PiAmendCustomer>,
+            <V as std::convert::TryInto<
+                types::PiAmendCustomer,
+            >>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
                 .map(From::from)
                 .map_err(|s| {
-                    format!("conversion to `AmendCustomer` for body failed: {}", s)
+                    format!("conversion to `PiAmendCustomer` for body failed: {}", s)
                 });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
-                types::builder::AmendCustomer,
-            ) -> types::builder::AmendCustomer,
+                types::builder::PiAmendCustomer,
+            ) -> types::builder::PiAmendCustomer,
         {
             self.body = self.body.map(f);
             self
@@ -9366,7 +9662,7 @@ pub mod builder {
             let if_match = if_match.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
-                    types::AmendCustomer::try_from(v).map_err(|e| e.to_string())
+                    types::PiAmendCustomer::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -9432,6 +9728,383 @@ pub mod builder {
                         ),
                     )
                 }
+                412u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::pi_start_identifier_change`]
+
+[`Client::pi_start_identifier_change`]: super::Client::pi_start_identifier_change*/
+    #[derive(Debug, Clone)]
+    pub struct PiStartIdentifierChange<'a> {
+        client: &'a super::Client,
+        dealer: Result<::std::string::String, String>,
+        customer_id: Result<i64, String>,
+        body: Result<types::builder::StartVerification, String>,
+    }
+    impl<'a> PiStartIdentifierChange<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                dealer: Err("dealer was not initialized".to_string()),
+                customer_id: Err("customer_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn dealer<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.dealer = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for dealer failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn customer_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.customer_id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for customer_id failed".to_string());
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::StartVerification>,
+            <V as std::convert::TryInto<
+                types::StartVerification,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `StartVerification` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::StartVerification,
+            ) -> types::builder::StartVerification,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/v1/dealers/{dealer}/pi/records/{customer_id}/identifier-changes`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::VerificationStarted>, Error<types::Problem>> {
+            let Self { client, dealer, customer_id, body } = self;
+            let dealer = dealer.map_err(Error::InvalidRequest)?;
+            let customer_id = customer_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::StartVerification::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/dealers/{}/pi/records/{}/identifier-changes", client.baseurl,
+                encode_path(& dealer.to_string()), encode_path(& customer_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "pi_start_identifier_change",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                202u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::pi_confirm_identifier_change`]
+
+[`Client::pi_confirm_identifier_change`]: super::Client::pi_confirm_identifier_change*/
+    #[derive(Debug, Clone)]
+    pub struct PiConfirmIdentifierChange<'a> {
+        client: &'a super::Client,
+        dealer: Result<::std::string::String, String>,
+        customer_id: Result<i64, String>,
+        verification_id: Result<::std::string::String, String>,
+        body: Result<types::builder::ConfirmCode, String>,
+    }
+    impl<'a> PiConfirmIdentifierChange<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                dealer: Err("dealer was not initialized".to_string()),
+                customer_id: Err("customer_id was not initialized".to_string()),
+                verification_id: Err("verification_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn dealer<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.dealer = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for dealer failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn customer_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.customer_id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for customer_id failed".to_string());
+            self
+        }
+        pub fn verification_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.verification_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for verification_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ConfirmCode>,
+            <V as std::convert::TryInto<types::ConfirmCode>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `ConfirmCode` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ConfirmCode,
+            ) -> types::builder::ConfirmCode,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/v1/dealers/{dealer}/pi/records/{customer_id}/identifier-changes/{verification_id}/confirm`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Customer>, Error<types::Problem>> {
+            let Self { client, dealer, customer_id, verification_id, body } = self;
+            let dealer = dealer.map_err(Error::InvalidRequest)?;
+            let customer_id = customer_id.map_err(Error::InvalidRequest)?;
+            let verification_id = verification_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::ConfirmCode::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/dealers/{}/pi/records/{}/identifier-changes/{}/confirm", client
+                .baseurl, encode_path(& dealer.to_string()), encode_path(& customer_id
+                .to_string()), encode_path(& verification_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "pi_confirm_identifier_change",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 409u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -9439,7 +10112,7 @@ pub mod builder {
                         ),
                     )
                 }
-                412u16 => {
+                410u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -33,7 +33,11 @@ fn class_of(operation_id: &str) -> Option<Class> {
         | "get_lead" | "update_lead" | "list_notifications" => DealerData,
         "list_blacklist_emails" | "list_blacklist_mobiles" | "check_blacklist" => Blacklists,
         "list_blacklist_pulls" => BlacklistPulls,
-        "pi_lookup" | "pi_amend" | "pi_withdraw_consent" => Pi,
+        "pi_lookup"
+        | "pi_amend"
+        | "pi_withdraw_consent"
+        | "pi_start_identifier_change"
+        | "pi_confirm_identifier_change" => Pi,
         _ => return None,
     })
 }
@@ -59,7 +63,14 @@ fn expected(class: Class, caller: Caller, operation_id: &str) -> &'static str {
         (_, Nobody) => "401",
         (ManageDealers, Admin) => "2xx",
         (ManageDealers, _) => "403",
-        (Pi, OtherSubject) if operation_id == "pi_amend" => "404",
+        // A record that is not theirs.
+        (Pi, OtherSubject)
+            if operation_id.starts_with("pi_")
+                && operation_id != "pi_lookup"
+                && operation_id != "pi_withdraw_consent" =>
+        {
+            "404"
+        }
         (Pi, OtherSubject) => "2xx",
         (Pi, _) => "403",
         (_, OtherSubject) => "403",
@@ -190,8 +201,10 @@ fn body_for(operation_id: &str, serial: usize, customer: i64) -> Option<Value> {
         }
         "update_lead" => json!({"status": "active"}),
         "check_blacklist" => json!({"emails": ["a@b.co.za"]}),
-        "start_verification" => json!({"email": format!("v{serial}@mail.co.za")}),
-        "confirm_verification" => json!({"code": "123456"}),
+        "start_verification" | "pi_start_identifier_change" => {
+            json!({"email": format!("v{serial}@mail.co.za")})
+        }
+        "confirm_verification" | "pi_confirm_identifier_change" => json!({"code": "123456"}),
         _ => return None,
     })
 }

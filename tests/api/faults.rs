@@ -33,6 +33,9 @@ async fn withdrawals_succeed_while_smtp_is_down_and_every_email_arrives_once_it_
             c.notify.delivery.base_backoff = Duration::from_millis(200);
             c.notify.delivery.max_backoff = Duration::from_secs(2);
             c.notify.delivery.batch_size = 200;
+            // The outage lasts as long as this machine takes for the withdrawals; no message
+            // may give up before it ends.
+            c.notify.delivery.max_attempts = 1000;
         })
         .await,
     );

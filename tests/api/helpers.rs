@@ -155,6 +155,8 @@ pub async fn try_spawn_app_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Res
         mailbox,
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
+            // Below the server's keep-alive (5 s): never send on a connection it is closing.
+            .pool_idle_timeout(Duration::from_secs(2))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
@@ -363,10 +365,22 @@ impl TestApp {
 /// The newest one-time code sent to `recipient` (an email or an E.164 mobile), read from the
 /// mailbox folder the way the person would read their inbox.
 pub async fn latest_code(app: &TestApp, recipient: &str) -> String {
+    code_after(app, recipient, 0).await
+}
+
+/// How many one-time codes reached `recipient` so far.
+pub fn codes_received(app: &TestApp, recipient: &str) -> usize {
+    codes_to(&app.mailbox, recipient).len()
+}
+
+/// The newest code to `recipient` once more than `seen` codes reached them: the code of a send
+/// made after counting `seen`, never an older one still in the inbox.
+pub async fn code_after(app: &TestApp, recipient: &str, seen: usize) -> String {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
-        if let Some(code) = find_code(&app.mailbox, recipient) {
-            return code;
+        let codes = codes_to(&app.mailbox, recipient);
+        if codes.len() > seen {
+            return codes.last().unwrap().clone();
         }
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -376,33 +390,39 @@ pub async fn latest_code(app: &TestApp, recipient: &str) -> String {
     }
 }
 
-fn find_code(mailbox: &std::path::Path, recipient: &str) -> Option<String> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(mailbox)
-        .ok()?
+/// Every code sent to `recipient`, oldest first (mailbox files are named in sending order).
+fn codes_to(mailbox: &std::path::Path, recipient: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(mailbox) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.to_string_lossy().contains("-one_time_code."))
         .collect();
     files.sort();
-    files.iter().rev().find_map(|path| {
-        let bytes = std::fs::read(path).ok()?;
-        let text = if path.to_string_lossy().ends_with(".eml") {
-            let parsed = mail_parser::MessageParser::default().parse(&bytes)?;
-            let to = parsed.to()?.first()?.address()?.to_owned();
-            if to != recipient {
-                return None;
-            }
-            parsed.body_text(0)?.into_owned()
-        } else {
-            let text = String::from_utf8(bytes).ok()?;
-            if !text.starts_with(&format!("To: {recipient}\n")) {
-                return None;
-            }
-            text.split("\n\n").nth(1)?.to_owned()
-        };
-        text.split_whitespace()
-            .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
-            .map(str::to_owned)
-    })
+    files
+        .iter()
+        .filter_map(|path| {
+            let bytes = std::fs::read(path).ok()?;
+            let text = if path.to_string_lossy().ends_with(".eml") {
+                let parsed = mail_parser::MessageParser::default().parse(&bytes)?;
+                let to = parsed.to()?.first()?.address()?.to_owned();
+                if to != recipient {
+                    return None;
+                }
+                parsed.body_text(0)?.into_owned()
+            } else {
+                let text = String::from_utf8(bytes).ok()?;
+                if !text.starts_with(&format!("To: {recipient}\n")) {
+                    return None;
+                }
+                text.split("\n\n").nth(1)?.to_owned()
+            };
+            text.split_whitespace()
+                .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
+                .map(str::to_owned)
+        })
+        .collect()
 }
 
 /// Asks abc-motors for a one-time code to `identifier` (`{"email": …}` or `{"mobile": …}`).
@@ -418,6 +438,7 @@ pub async fn start_verification(app: &TestApp, identifier: Value) -> Reply {
 
 /// Proves control of `identifier` (`{"email": …}` or `{"mobile": …}`) and returns the subject token.
 pub async fn verify(app: &TestApp, dealer_id: &str, identifier: Value, recipient: &str) -> String {
+    let seen = codes_received(app, recipient);
     let started = app
         .call(
             Method::POST,
@@ -428,7 +449,7 @@ pub async fn verify(app: &TestApp, dealer_id: &str, identifier: Value, recipient
         .await;
     assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
     let id = started.body["verification_id"].as_str().unwrap().to_owned();
-    let code = latest_code(app, recipient).await;
+    let code = code_after(app, recipient, seen).await;
     let confirmed = app
         .call(
             Method::POST,

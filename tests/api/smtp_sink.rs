@@ -50,11 +50,17 @@ pub struct SmtpSink {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
     task: tokio::task::JoinHandle<()>,
+    sessions: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
 }
 
+/// Dropping the sink is the server going away: it stops listening and cuts every open
+/// connection (a pooled SMTP client would otherwise keep delivering through one).
 impl Drop for SmtpSink {
     fn drop(&mut self) {
         self.task.abort();
+        for session in self.sessions.lock().unwrap().drain(..) {
+            session.abort();
+        }
     }
 }
 
@@ -70,18 +76,22 @@ impl SmtpSink {
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
         let store = received.clone();
+        let sessions = Arc::new(Mutex::new(Vec::new()));
+        let open = sessions.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let store = store.clone();
-                tokio::spawn(async move {
+                let handle = tokio::spawn(async move {
                     let _ = session(stream, store).await;
                 });
+                open.lock().unwrap().push(handle.abort_handle());
             }
         });
         SmtpSink {
             port,
             received,
             task,
+            sessions,
         }
     }
 

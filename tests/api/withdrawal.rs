@@ -167,12 +167,12 @@ async fn the_details_altered_email_carries_the_was_and_changed_table() {
 }
 
 #[tokio::test]
-async fn a_staff_withdrawal_covers_every_record_of_the_person_and_happens_once() {
+async fn a_staff_withdrawal_takes_that_record_only_and_happens_once() {
     let app = spawn_app().await;
     app.create_dealer("abc-motors").await;
     let token = dealer("abc-motors");
     let (id, leads) = fred_with_leads(&app).await;
-    // A second record of Fred's, by mobile only, from another enquiry.
+    // A second record with Fred's mobile (his spouse, say): not the record staff named.
     let second = app
         .create_customer(
             "abc-motors",
@@ -197,16 +197,23 @@ async fn a_staff_withdrawal_covers_every_record_of_the_person_and_happens_once()
         )
         .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
-    assert_eq!(done.body["customer_ids"], json!([id, second]));
+    assert_eq!(done.body["customer_ids"], json!([id]));
     assert_eq!(done.body["lead_ids_lost"], json!(leads));
-    for customer in [id, second] {
-        let record = app.get(&customer_path(customer), &token).await;
-        assert!(
-            record.body["mobile"].is_null() && record.body["first_name"].is_null(),
-            "{}",
-            record.body
-        );
-    }
+    let record = app.get(&customer_path(id), &token).await;
+    assert!(
+        record.body["mobile"].is_null() && record.body["first_name"].is_null(),
+        "{}",
+        record.body
+    );
+    let untouched = app.get(&customer_path(second), &token).await.body;
+    assert_eq!(
+        (
+            &untouched["first_name"],
+            &untouched["mobile"],
+            &untouched["deidentified_at"]
+        ),
+        (&json!("Freddie"), &json!("+27836567788"), &Value::Null)
+    );
     assert_eq!(
         app.get(&customer_path(other), &token).await.body["first_name"],
         "Fred"
@@ -415,7 +422,7 @@ async fn an_amendment_racing_a_withdrawal_never_brings_the_person_back() {
 }
 
 #[tokio::test]
-async fn a_subject_withdrawing_twice_changes_nothing_the_second_time() {
+async fn a_withdrawal_spends_the_token_and_a_later_lookup_sees_only_the_blacklist() {
     let app = spawn_app().await;
     app.create_dealer("abc-motors").await;
     fred_with_leads(&app).await;
@@ -443,13 +450,52 @@ async fn a_subject_withdrawing_twice_changes_nothing_the_second_time() {
             json!({}),
         )
         .await;
-    assert_eq!(second.status, StatusCode::OK);
+    second.assert_problem(StatusCode::UNAUTHORIZED);
+    app.get("/v1/dealers/abc-motors/pi/records", &token)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED);
     assert_eq!(
-        second.body,
+        (events_count(&app).await, outbox_count(&app).await),
+        (events, mails)
+    );
+
+    // A fresh code later: only the do-not-contact entry remains, and nobody is asked to
+    // contact the person (no NOT FOUND email, no event).
+    let fresh = verify(
+        &app,
+        "abc-motors",
+        json!({"mobile": "083 656 7788"}),
+        "+27836567788",
+    )
+    .await;
+    let (events, mails) = (events_count(&app).await, outbox_count(&app).await);
+    let lookup = app.get("/v1/dealers/abc-motors/pi/records", &fresh).await;
+    assert_eq!(lookup.status, StatusCode::OK, "{}", lookup.body);
+    assert_eq!(
+        (&lookup.body["found"], &lookup.body["blacklisted"]),
+        (&json!(false), &json!(true))
+    );
+    assert_eq!(
+        (events_count(&app).await, outbox_count(&app).await),
+        (events, mails)
+    );
+    // Withdrawing again with the fresh token changes nothing and spends it too.
+    let again = app
+        .post(
+            "/v1/dealers/abc-motors/pi/withdraw-consent",
+            &fresh,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        again.body,
         json!({"customer_ids": [], "lead_ids_lost": [], "deidentified_at": null})
     );
     assert_eq!(
         (events_count(&app).await, outbox_count(&app).await),
         (events, mails)
     );
+    app.get("/v1/dealers/abc-motors/pi/records", &fresh)
+        .await
+        .assert_problem(StatusCode::UNAUTHORIZED);
 }

@@ -216,7 +216,7 @@ async fn every_operation_through_the_sdk() {
         .pi_amend()
         .dealer(DEALER)
         .customer_id(fred.id)
-        .body(body::<types::AmendCustomer>(
+        .body(body::<types::PiAmendCustomer>(
             json!({"last_name": "Basset-Hound"}),
         ))
         .send()
@@ -224,6 +224,31 @@ async fn every_operation_through_the_sdk() {
         .unwrap()
         .into_inner();
     assert_eq!(corrected.last_name.as_deref(), Some("Basset-Hound"));
+    // A new mobile, proven by the code sent to it.
+    let change = fred_client
+        .pi_start_identifier_change()
+        .dealer(DEALER)
+        .customer_id(fred.id)
+        .body(body::<types::StartVerification>(
+            json!({"mobile": "072 111 2222"}),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(change.channel, types::CodeChannel::Sms);
+    let code = latest_code(&app, "+27721112222").await;
+    let moved = fred_client
+        .pi_confirm_identifier_change()
+        .dealer(DEALER)
+        .customer_id(fred.id)
+        .verification_id(change.verification_id.clone())
+        .body(body::<types::ConfirmCode>(json!({ "code": code })))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(moved.mobile.as_deref(), Some("+27721112222"));
     let withdrawn = fred_client
         .pi_withdraw_consent()
         .dealer(DEALER)
@@ -305,7 +330,16 @@ async fn every_operation_through_the_sdk() {
         .await
         .unwrap()
         .into_inner();
-    assert!(listed.items.is_empty());
+    // Nothing failed to send; only what the withdrawal made moot (an amendment's email still
+    // waiting) was cancelled.
+    assert!(
+        listed.items.iter().all(|n| n
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("cancelled"))),
+        "{:?}",
+        listed.items
+    );
 
     // Blacklists: pages, changes, CSV download, check, the pull log.
     let emails: Vec<types::BlacklistItem> =

@@ -57,6 +57,9 @@ pub struct PiClaim {
 #[derive(Debug, Clone, Deserialize)]
 pub struct VerifiedClaims {
     pub sub: String,
+    /// Checked by the validator; kept so a spent subject token is remembered only as long as
+    /// it could still be used.
+    pub exp: i64,
     pub role: Role,
     #[serde(default)]
     pub dealers: Vec<String>,

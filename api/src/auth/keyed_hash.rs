@@ -39,6 +39,19 @@ impl KeyedHasher {
         hex(&mac(&self.key, &[b"client", address.as_bytes()]))
     }
 
+    /// The key under which a spent subject token's `sub` is remembered.
+    pub fn subject(&self, sub: &str) -> String {
+        hex(&mac(&self.key, &[b"subject", sub.as_bytes()]))
+    }
+
+    /// The fingerprint of a request under an Idempotency-Key: keyed, so a stored fingerprint
+    /// of a body that names a person cannot be matched against a guess without the secret.
+    pub fn request(&self, parts: &[&[u8]]) -> String {
+        let mut all: Vec<&[u8]> = vec![b"request"];
+        all.extend_from_slice(parts);
+        hex(&mac(&self.key, &all))
+    }
+
     /// A code's hash is bound to its verification, so equal codes hash differently.
     pub fn code(&self, verification_id: &str, code: &str) -> String {
         hex(&mac(

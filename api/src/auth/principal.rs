@@ -18,6 +18,8 @@ pub struct Principal {
     pub dealers: Vec<String>,
     /// For a `subject`: the email or mobile they proved control of.
     pub identifier: Option<Identifier>,
+    /// When the token expires (seconds since the epoch).
+    pub expires_at: i64,
 }
 
 impl Principal {
@@ -79,5 +81,6 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
         sub: claims.sub,
         dealers: claims.dealers,
         identifier,
+        expires_at: claims.exp,
     })
 }

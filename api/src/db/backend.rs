@@ -1,6 +1,7 @@
 //! Everything that differs between PostgreSQL and SQLite lives here; the rest of the code is
 //! written once against [`DbConnection`].
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -75,11 +76,16 @@ impl ConnectionManager {
         match self.backend {
             Backend::Postgres => Ok(DbConnection::Pg(PgConnection::establish(&self.url)?)),
             Backend::Sqlite => {
+                if let Some(path) = sqlite_file(&self.url) {
+                    create_private(&path);
+                }
                 let mut conn = SqliteConnection::establish(&self.url)?;
-                // WAL lets readers work beside the writer; foreign keys are off by default.
+                // WAL lets readers work beside the writer; foreign keys are off by default;
+                // secure_delete zeroes freed content, so a deleted value leaves no trace in
+                // free pages or in the WAL.
                 conn.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+                     PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA busy_timeout = {};",
                     SQLITE_BUSY_TIMEOUT.as_millis()
                 ))
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
@@ -87,6 +93,53 @@ impl ConnectionManager {
             }
         }
     }
+}
+
+/// The file an SQLite URL names (`sqlite://path`, `file:path?…` or a plain path); None for an
+/// in-memory database or another backend's URL.
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    if Backend::from_url(url) != Ok(Backend::Sqlite) {
+        return None;
+    }
+    let (rest, uri) = match url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("file:"))
+    {
+        Some(rest) => (rest, true),
+        None => (url, false),
+    };
+    let path = if uri {
+        let path = rest.split(['?', '#']).next().unwrap_or_default();
+        // `file://host/path`: the path starts at the first slash after the authority.
+        let path = match path.strip_prefix("//") {
+            Some(authority_and_path) => &authority_and_path[authority_and_path.find('/')?..],
+            None => path,
+        };
+        percent_encoding::percent_decode_str(path)
+            .decode_utf8()
+            .ok()?
+            .into_owned()
+    } else {
+        rest.to_owned()
+    };
+    if path.is_empty() || path == ":memory:" || (uri && url.contains("mode=memory")) {
+        return None;
+    }
+    Some(PathBuf::from(path))
+}
+
+/// Creates the database file 0600 before SQLite opens it: SQLite creates a missing file with the
+/// process umask, and gives its -wal and -shm files the database file's mode. An existing file is
+/// left alone (start-up tightens it); any other failure is SQLite's to report.
+fn create_private(path: &std::path::Path) {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let _ = options.open(path);
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
@@ -221,4 +274,78 @@ where
         }
         f(conn)
     })
+}
+
+/// Rewrites a blacklist's rows changed on or after `since` (PostgreSQL), in one transaction of
+/// their own and in value order, so that they no longer share a transaction id (`xmin`) with the
+/// other list's rows or the customer rows written beside them, and their physical order (`ctid`)
+/// follows the value rather than the time of insertion. Every column is written back as it was.
+/// It first takes the write lock of every dealer concerned, in id order (other writers take one
+/// each, so none deadlocks): a withdrawal or removal whose UPDATE met a row the rewrite had just
+/// deleted would otherwise skip it and be lost. A dealer whose first row of the window commits
+/// after the locks are taken is left for the next pass. SQLite keeps these `WITHOUT ROWID` tables
+/// in key order and no transaction id in its rows: nothing to do. Returns the rows rewritten.
+pub fn rewrite_blacklist(
+    conn: &mut DbConnection,
+    list: super::blacklists::List,
+    since: chrono::NaiveDate,
+) -> QueryResult<usize> {
+    use diesel::sql_types::{Array, Date};
+    let DbConnection::Pg(pg) = conn else {
+        return Ok(0);
+    };
+    let table = list.table();
+    #[derive(diesel::QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = Text)]
+        id: String,
+    }
+    pg.transaction(|pg| {
+        let dealers: Vec<String> = diesel::sql_query(format!(
+            "SELECT d.id FROM dealers d WHERE EXISTS \
+             (SELECT 1 FROM {table} b WHERE b.dealer_id = d.id AND b.changed_on >= $1) \
+             ORDER BY d.id FOR NO KEY UPDATE OF d"
+        ))
+        .bind::<Date, _>(since)
+        .load::<Locked>(pg)?
+        .into_iter()
+        .map(|row| row.id)
+        .collect();
+        if dealers.is_empty() {
+            return Ok(0);
+        }
+        diesel::sql_query(format!(
+            "WITH gone AS (DELETE FROM {table} WHERE dealer_id = ANY($1) AND changed_on >= $2 \
+             RETURNING dealer_id, value, added_on, removed_on, changed_on) \
+             INSERT INTO {table} (dealer_id, value, added_on, removed_on, changed_on) \
+             SELECT dealer_id, value, added_on, removed_on, changed_on FROM gone \
+             ORDER BY dealer_id, value"
+        ))
+        .bind::<Array<Text>, _>(&dealers)
+        .bind::<Date, _>(since)
+        .execute(pg)
+    })
+}
+
+/// Copies the SQLite WAL into the database and truncates it to zero bytes, so no WAL frame keeps
+/// a deleted value or the grouping of one transaction's writes. It waits at most half a second
+/// (writers queue behind a checkpoint that waits for readers); `false` when a reader or writer
+/// kept it from finishing. PostgreSQL: nothing to do.
+pub fn truncate_wal(conn: &mut DbConnection) -> QueryResult<bool> {
+    #[derive(diesel::QueryableByName)]
+    struct Checkpoint {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        busy: i32,
+    }
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return Ok(true);
+    };
+    sqlite.batch_execute("PRAGMA busy_timeout = 500")?;
+    let checkpoint =
+        diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<Checkpoint>(sqlite);
+    sqlite.batch_execute(&format!(
+        "PRAGMA busy_timeout = {}",
+        SQLITE_BUSY_TIMEOUT.as_millis()
+    ))?;
+    Ok(checkpoint?.busy == 0)
 }

@@ -218,6 +218,14 @@ impl List {
         }
     }
 
+    /// The list's table.
+    pub fn table(self) -> &'static str {
+        match self {
+            List::Emails => "blacklist_emails",
+            List::Mobiles => "blacklist_mobiles",
+        }
+    }
+
     /// A page of the list (`since` None) or of its changes since a day.
     pub fn read(
         self,

@@ -3,7 +3,7 @@ use diesel::prelude::*;
 
 use super::schema::change_events;
 use super::{DbConnection, Page};
-use crate::domain::events::NewEvent;
+use crate::domain::events::{EventKind, FieldChange, NewEvent};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = change_events)]
@@ -92,13 +92,81 @@ pub const REDACTED: &str = "[de-identified]";
 
 /// Rewrites every `was`/`now` of the customer's events to [`REDACTED`]; the events stay.
 pub fn redact_customer(conn: &mut DbConnection, customer_id: i64) -> QueryResult<usize> {
-    use crate::domain::events::FieldChange;
     let rows: Vec<(i64, String)> = change_events::table
         .filter(change_events::customer_id.eq(customer_id))
         .select((change_events::id, change_events::changes))
         .load(conn)?;
+    redact(conn, &rows)
+}
+
+/// Every value the customer's events recorded for `field` (was or now): what the record held
+/// over time, such as an email it no longer has.
+pub fn values_of(
+    conn: &mut DbConnection,
+    customer_id: i64,
+    field: &str,
+) -> QueryResult<Vec<String>> {
+    let rows: Vec<String> = change_events::table
+        .filter(change_events::customer_id.eq(customer_id))
+        .select(change_events::changes)
+        .load(conn)?;
+    let mut values: Vec<String> = rows
+        .iter()
+        .flat_map(|changes| serde_json::from_str::<Vec<FieldChange>>(changes).unwrap_or_default())
+        .filter(|change| change.field == field)
+        .flat_map(|change| [change.was, change.now])
+        .flatten()
+        .filter(|value| value != REDACTED)
+        .collect();
+    values.sort();
+    values.dedup();
+    Ok(values)
+}
+
+/// Redacts the dealer's `lookup.not_found` events that name any of `masked` (the masked forms
+/// of a withdrawn person's identifiers). A masked form may be shared by other people; redacting
+/// theirs too loses only a hint.
+pub fn redact_masked_lookups(
+    conn: &mut DbConnection,
+    dealer: &str,
+    masked: &[String],
+) -> QueryResult<usize> {
+    let mut rows: Vec<(i64, String)> = Vec::new();
+    for value in masked {
+        // The LIKE narrows the rows read; the exact match is checked below.
+        let escaped = super::like_escaped(value);
+        rows.extend(
+            change_events::table
+                .filter(change_events::dealer_id.eq(dealer))
+                .filter(change_events::customer_id.is_null())
+                .filter(change_events::kind.eq(EventKind::LookupNotFound.as_str()))
+                .filter(
+                    change_events::changes
+                        .like(format!("%{escaped}%"))
+                        .escape('\\'),
+                )
+                .select((change_events::id, change_events::changes))
+                .load::<(i64, String)>(conn)?,
+        );
+    }
+    let naming: Vec<(i64, String)> = rows
+        .into_iter()
+        .filter(|(_, changes)| {
+            let changes: Vec<FieldChange> = serde_json::from_str(changes).unwrap_or_default();
+            changes.iter().any(|c| {
+                [&c.was, &c.now]
+                    .into_iter()
+                    .flatten()
+                    .any(|value| masked.contains(value))
+            })
+        })
+        .collect();
+    redact(conn, &naming)
+}
+
+fn redact(conn: &mut DbConnection, rows: &[(i64, String)]) -> QueryResult<usize> {
     let redact = |value: Option<String>| value.map(|_| REDACTED.to_owned());
-    for (id, changes) in &rows {
+    for (id, changes) in rows {
         let changes: Vec<FieldChange> = serde_json::from_str(changes).unwrap_or_default();
         let redacted: Vec<FieldChange> = changes
             .into_iter()

@@ -22,6 +22,13 @@ pub struct KeyRow {
     pub response_etag: Option<String>,
     pub response_body: Option<Vec<u8>>,
     pub created_at: NaiveDateTime,
+    /// What the request was about, as space-delimited tokens (see [`reference`]).
+    pub refs: Option<String>,
+}
+
+/// The token naming a record or verification in `refs`: `customer:5`, `verification:ab12`.
+pub fn reference(kind: &str, id: impl std::fmt::Display) -> String {
+    format!("{kind}:{id}")
 }
 
 /// Claims `(scope, key)` for a new request; returns the existing record when the key is taken.
@@ -48,9 +55,11 @@ pub fn finish(
     location: Option<String>,
     etag: Option<String>,
     body: Vec<u8>,
+    refs: Option<String>,
 ) -> QueryResult<usize> {
     diesel::update(keys::table.find((scope, key)))
         .set((
+            keys::refs.eq(refs),
             keys::status.eq(DONE),
             keys::response_status.eq(Some(status)),
             keys::response_type.eq(content_type),
@@ -66,26 +75,24 @@ pub fn release(conn: &mut DbConnection, scope: &str, key: &str) -> QueryResult<u
     diesel::delete(keys::table.find((scope, key))).execute(conn)
 }
 
-/// Deletes the dealer's stored responses that mention any of `needles` (a withdrawal: a stored
-/// response must not keep a person's details). Deleting too much only costs a replay.
-pub fn forget_mentions(
+/// Deletes the dealer's stored responses and keys about any of `references` (a withdrawal: a
+/// stored response must not keep a person's details, nor a key link their requests). Matched
+/// as whole tokens, so `customer:5` never takes `customer:50`.
+pub fn forget_references(
     conn: &mut DbConnection,
     dealer: &str,
-    needles: &[String],
+    references: &[String],
 ) -> QueryResult<usize> {
-    let rows: Vec<(String, String, Option<Vec<u8>>)> = keys::table
-        .filter(keys::dealer_id.eq(dealer))
-        .select((keys::scope, keys::key, keys::response_body))
-        .load(conn)?;
     let mut deleted = 0;
-    for (scope, key, body) in rows {
-        let text = String::from_utf8_lossy(body.as_deref().unwrap_or_default()).to_lowercase();
-        if needles
-            .iter()
-            .any(|needle| text.contains(&needle.to_lowercase()))
-        {
-            deleted += release(conn, &scope, &key)?;
-        }
+    for reference in references {
+        deleted += diesel::delete(
+            keys::table.filter(keys::dealer_id.eq(dealer)).filter(
+                keys::refs
+                    .like(format!("% {} %", super::like_escaped(reference)))
+                    .escape('\\'),
+            ),
+        )
+        .execute(conn)?;
     }
     Ok(deleted)
 }

@@ -75,8 +75,9 @@ pub fn update(conn: &mut DbConnection, id: i64, changes: &LeadChanges) -> QueryR
         .get_result(conn)
 }
 
-/// A de-identified customer's leads: active ones become lost, and the customer's free text is
-/// cleared from all of them. Returns the ids of the leads that were active.
+/// A de-identified customer's leads: active ones become lost, and every free-text field (what
+/// the customer wrote, where the lead came from, the vehicle, which may hold a registration
+/// number) is cleared from all of them. Returns the ids of the leads that were active.
 pub fn lose_and_clear(
     conn: &mut DbConnection,
     customer_id: i64,
@@ -92,7 +93,11 @@ pub fn lose_and_clear(
         .set((leads::status.eq("lost"), leads::updated_at.eq(at)))
         .execute(conn)?;
     diesel::update(leads::table.filter(leads::customer_id.eq(customer_id)))
-        .set(leads::message.eq(None::<String>))
+        .set((
+            leads::message.eq(None::<String>),
+            leads::source.eq(None::<String>),
+            leads::vehicle.eq(None::<String>),
+        ))
         .execute(conn)?;
     Ok(active)
 }

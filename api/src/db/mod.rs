@@ -44,6 +44,14 @@ pub fn connect(url: &str, max_size: u32) -> anyhow::Result<Pool> {
     Ok(pool)
 }
 
+/// `value` with LIKE's wildcards escaped (use with `.escape('\\')`), to find it as written.
+pub fn like_escaped(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 /// Applies pending migrations.
 pub fn migrate(pool: &Pool) -> anyhow::Result<()> {
     let mut conn = pool.get()?;

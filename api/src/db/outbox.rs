@@ -196,24 +196,76 @@ pub fn purge_customer(
     purge(conn, &ids, now)
 }
 
+/// What a cancelled message's `last_error` says (it stays `failed`: it will never be sent).
+pub const CANCELLED: &str = "cancelled: the customer withdrew consent";
+
+/// Cancels the messages about a customer that are still waiting to be sent (an amendment's
+/// email that a withdrawal makes moot): `failed` for good, their content deleted.
+pub fn cancel_pending_for_customer(
+    conn: &mut DbConnection,
+    customer_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let ids: Vec<i64> = outbox::table
+        .filter(outbox::customer_id.eq(customer_id))
+        .filter(outbox::status.eq(PENDING))
+        .select(outbox::id)
+        .load(conn)?;
+    cancel(conn, &ids, now)
+}
+
+/// Cancels the dealer's waiting one-time codes and NOT FOUND alerts to or naming `address`.
+pub fn cancel_pending_to(
+    conn: &mut DbConnection,
+    dealer: &str,
+    address: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let ids = unlinked_naming(conn, dealer, address, true)?;
+    cancel(conn, &ids, now)
+}
+
+fn cancel(conn: &mut DbConnection, ids: &[i64], now: NaiveDateTime) -> QueryResult<usize> {
+    purge(conn, ids, now)?;
+    for chunk in ids.chunks(1000) {
+        diesel::update(outbox::table.filter(outbox::id.eq_any(chunk)))
+            .set((
+                outbox::status.eq(FAILED),
+                outbox::last_error.eq(Some(CANCELLED)),
+                outbox::next_attempt_at.eq(now),
+                outbox::claimed_by.eq(None::<String>),
+                outbox::claimed_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+    }
+    Ok(ids.len())
+}
+
 /// Deletes the content of the dealer's finished messages sent to or naming `address` that are
-/// about no customer record (one-time codes, NOT FOUND alerts); messages about a customer are
-/// purged by [`purge_customer`]. Only those kinds are scanned, so a withdrawal does not read
-/// every message the dealer ever sent.
+/// about no customer record; messages about a customer are purged by [`purge_customer`].
 pub fn purge_recipient(
     conn: &mut DbConnection,
     dealer: &str,
     address: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let escaped = address
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    let ids: Vec<i64> = outbox::table
+    let ids = unlinked_naming(conn, dealer, address, false)?;
+    purge(conn, &ids, now)
+}
+
+/// The dealer's messages about no customer record (one-time codes, NOT FOUND alerts) sent to
+/// or naming `address`: the waiting ones, or the finished ones. Only those kinds are scanned, so
+/// a withdrawal does not read every message the dealer ever sent.
+fn unlinked_naming(
+    conn: &mut DbConnection,
+    dealer: &str,
+    address: &str,
+    pending: bool,
+) -> QueryResult<Vec<i64>> {
+    let escaped = super::like_escaped(address);
+    let mut query = outbox::table
         .inner_join(contents::table)
         .filter(outbox::dealer_id.eq(dealer))
-        .filter(outbox::status.ne(PENDING))
         .filter(outbox::customer_id.is_null())
         .filter(outbox::kind.eq_any(["one_time_code", "lookup_not_found"]))
         .filter(
@@ -225,13 +277,18 @@ pub fn purge_recipient(
                     .escape('\\')),
         )
         .select(outbox::id)
-        .load(conn)?;
-    purge(conn, &ids, now)
+        .into_boxed();
+    query = if pending {
+        query.filter(outbox::status.eq(PENDING))
+    } else {
+        query.filter(outbox::status.ne(PENDING))
+    };
+    query.load(conn)
 }
 
 /// Deletes the contents of `ids` and marks them purged, in chunks that stay within SQLite's
 /// limit on bound values.
-fn purge(conn: &mut DbConnection, ids: &[i64], now: NaiveDateTime) -> QueryResult<usize> {
+pub fn purge(conn: &mut DbConnection, ids: &[i64], now: NaiveDateTime) -> QueryResult<usize> {
     for chunk in ids.chunks(1000) {
         diesel::delete(contents::table.filter(contents::message_id.eq_any(chunk))).execute(conn)?;
         diesel::update(outbox::table.filter(outbox::id.eq_any(chunk)))

@@ -109,6 +109,16 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        purpose -> Text,
+        customer_id -> Nullable<BigInt>,
+        requested_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    spent_subjects (sub_key) {
+        sub_key -> Text,
+        expires_at -> Timestamp,
     }
 }
 
@@ -167,6 +177,7 @@ diesel::table! {
         response_etag -> Nullable<Text>,
         response_body -> Nullable<Binary>,
         created_at -> Timestamp,
+        refs -> Nullable<Text>,
     }
 }
 
@@ -182,5 +193,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     blacklist_emails,
     blacklist_mobiles,
     blacklist_pulls,
-    idempotency_keys
+    idempotency_keys,
+    spent_subjects
 );

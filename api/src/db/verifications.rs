@@ -1,7 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::verifications;
+use super::schema::{spent_subjects, verifications};
 use super::DbConnection;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -18,7 +18,18 @@ pub struct VerificationRow {
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
+    /// [`SUBJECT`] or [`IDENTIFIER_CHANGE`].
+    pub purpose: String,
+    /// For an identifier change: the record that gets the new value.
+    pub customer_id: Option<i64>,
+    /// For an identifier change: the `sub` of the subject token that asked for it.
+    pub requested_by: Option<String>,
 }
+
+/// A verification that signs a data subject in.
+pub const SUBJECT: &str = "subject";
+/// A verification of a new email or mobile for one of a signed-in subject's records.
+pub const IDENTIFIER_CHANGE: &str = "identifier_change";
 
 pub fn insert(conn: &mut DbConnection, row: &VerificationRow) -> QueryResult<()> {
     diesel::insert_into(verifications::table)
@@ -85,21 +96,61 @@ pub fn mark_used(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryR
         .execute(conn)
 }
 
-/// Forgets every verification of these identifiers at a dealer (a withdrawal).
-pub fn delete_for_identifiers(
+/// The ids of the verifications of these identifiers, and of the identifier changes asked for
+/// these records, at a dealer (a withdrawal forgets them and what refers to them).
+pub fn ids_for(
     conn: &mut DbConnection,
     dealer: &str,
     identifier_keys: &[String],
-) -> QueryResult<usize> {
-    diesel::delete(
-        verifications::table
-            .filter(verifications::dealer_id.eq(dealer))
-            .filter(verifications::identifier_key.eq_any(identifier_keys)),
-    )
-    .execute(conn)
+    customer_ids: &[i64],
+) -> QueryResult<Vec<String>> {
+    verifications::table
+        .filter(verifications::dealer_id.eq(dealer))
+        .filter(
+            verifications::identifier_key
+                .eq_any(identifier_keys)
+                .or(verifications::customer_id.eq_any(customer_ids)),
+        )
+        .select(verifications::id)
+        .load(conn)
+}
+
+pub fn delete(conn: &mut DbConnection, ids: &[String]) -> QueryResult<usize> {
+    diesel::delete(verifications::table.filter(verifications::id.eq_any(ids))).execute(conn)
+}
+
+/// Records that the subject token whose `sub` hashes to `sub_key` may no longer be used.
+pub fn spend_subject(
+    conn: &mut DbConnection,
+    sub_key: &str,
+    expires_at: NaiveDateTime,
+) -> QueryResult<()> {
+    let inserted = diesel::insert_into(spent_subjects::table)
+        .values((
+            spent_subjects::sub_key.eq(sub_key),
+            spent_subjects::expires_at.eq(expires_at),
+        ))
+        .execute(conn);
+    match inserted {
+        // Spent already (a retried withdrawal): nothing more to record.
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+pub fn subject_spent(conn: &mut DbConnection, sub_key: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(spent_subjects::table.find(sub_key))).get_result(conn)
 }
 
 /// Deletes verifications that expired before `before` (kept that long to count sends).
+/// Spent subjects go as soon as their tokens would have expired.
 pub fn purge_expired(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
-    diesel::delete(verifications::table.filter(verifications::expires_at.lt(before))).execute(conn)
+    let spent = diesel::delete(spent_subjects::table.filter(spent_subjects::expires_at.lt(before)))
+        .execute(conn)?;
+    let expired = diesel::delete(verifications::table.filter(verifications::expires_at.lt(before)))
+        .execute(conn)?;
+    Ok(spent + expired)
 }

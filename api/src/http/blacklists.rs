@@ -308,15 +308,30 @@ fn write_csv(
 
 fn csv_record(row: BlacklistItem) -> [String; 3] {
     let day = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    let value = neutralise(row.value);
     match row.change {
-        None => [row.value, day(row.added_on), String::new()],
+        None => [value, day(row.added_on), String::new()],
         Some(change) => {
             let change = match change {
                 BlacklistChange::Added => "added",
                 BlacklistChange::Removed => "removed",
             };
-            [row.value, change.to_owned(), day(row.on)]
+            [value, change.to_owned(), day(row.on)]
         }
+    }
+}
+
+/// Operators open these files in spreadsheets, which evaluate a cell starting with `=`, `+`, `-`,
+/// `@`, tab or CR as a formula (an email may legally start with `=` or `-`), so such a value gets
+/// a leading `'`; an E.164 mobile (`+` then digits only) is no formula and stays byte-identical
+/// for operators who match on it.
+fn neutralise(value: String) -> String {
+    let e164 = value
+        .strip_prefix('+')
+        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
+    match value.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') if !e164 => format!("'{value}"),
+        _ => value,
     }
 }
 
@@ -450,4 +465,23 @@ pub async fn list_blacklist_pulls(
     Ok(web::Json(
         Page::from_rows(page, |p| p.id, BlacklistPull::from).into(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralise;
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_evaluate_are_neutralised() {
+        for (value, cell) in [
+            ("=1+1@sea.example", "'=1+1@sea.example"),
+            ("-x@sea.example", "'-x@sea.example"),
+            ("+x@sea.example", "'+x@sea.example"),
+            ("+", "'+"),
+            ("+27836567788", "+27836567788"),
+            ("fred@sea.com", "fred@sea.com"),
+        ] {
+            assert_eq!(neutralise(value.to_owned()), cell);
+        }
+    }
 }

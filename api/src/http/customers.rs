@@ -6,11 +6,13 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
+use super::idempotency::refer;
 use super::leads::Lead;
 use super::pagination::{self, named_page, Page};
 use super::problem::{ApiError, Problem};
 use crate::auth::{Capability, KeyedHasher, Principal};
 use crate::db::customers::{CustomerFilter, CustomerRow};
+use crate::db::idempotency::reference;
 use crate::db::{self, Pool};
 use crate::domain::events::Channel;
 use crate::domain::{rule, DealerId, Email, Identifier, Mobile, PersonName};
@@ -165,6 +167,7 @@ pub(super) fn parsed_optional<T>(
 )]
 #[post("/v1/dealers/{dealer}/customers")]
 pub async fn create_customer(
+    req: HttpRequest,
     principal: Principal,
     pool: web::Data<Pool>,
     path: web::Path<String>,
@@ -186,6 +189,7 @@ pub async fn create_customer(
         service::create(conn, &dealer, new, actor, Channel::Api)
     })
     .await?;
+    refer(&req, [reference("customer", row.id)]);
     Ok(HttpResponse::Created()
         .insert_header((
             "Location",
@@ -354,7 +358,7 @@ pub(super) async fn respond_with_customer(
     Ok(with_etag(customer, leads))
 }
 
-fn with_etag(customer: CustomerRow, leads: Vec<db::leads::LeadRow>) -> HttpResponse {
+pub(super) fn with_etag(customer: CustomerRow, leads: Vec<db::leads::LeadRow>) -> HttpResponse {
     let tag = amendment::etag(&customer);
     let leads = leads.into_iter().map(Lead::from).collect();
     HttpResponse::Ok()
@@ -392,8 +396,12 @@ pub async fn amend_customer(
     respond_with_customer(&pool, &branding, dealer, request).await
 }
 
-/// Withdraw a customer's consent to process (a customer who phoned in): the record, and every
-/// record sharing its email or mobile, is de-identified.
+/// Withdraw a customer's consent to process (a customer who phoned in): this record is
+/// de-identified (names, email, mobile and consent source cleared, both consents false, the id
+/// kept), its active leads are lost and every lead's free text cleared, its email and mobile go
+/// onto the dealer's two blacklists as separate rows, earlier events are redacted, and the key
+/// contacts and the salespeople of its active leads are mailed. Other records, even ones that
+/// share its email or mobile, are not touched.
 #[utoipa::path(
     operation_id = "withdraw_consent",
     tag = "customers",
@@ -404,6 +412,7 @@ pub async fn amend_customer(
 )]
 #[post("/v1/dealers/{dealer}/customers/{id}/withdraw-consent")]
 pub async fn withdraw_consent(
+    req: HttpRequest,
     principal: Principal,
     pool: web::Data<Pool>,
     hasher: web::Data<KeyedHasher>,
@@ -426,5 +435,6 @@ pub async fn withdraw_consent(
         )
     })
     .await?;
+    refer(&req, [reference("customer", id)]);
     Ok(web::Json(done.into()))
 }

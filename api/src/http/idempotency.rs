@@ -3,6 +3,11 @@
 //! with another request is 422; a retry while the first is still running is 409. Responses that
 //! are worth retrying (5xx, 429) are not stored, so the retry runs again. Keys are per caller
 //! (the token's role and subject; the client address for the public /pi verification calls).
+//! The fingerprint is keyed (HMAC), and each stored response records which customers and
+//! verifications it is about, so a withdrawal deletes exactly those. Two kinds of POST are
+//! never stored: code confirmations (their answer is a live credential or a person's record,
+//! and a retry of a used code gets 410) and blacklist checks (a read; their answer lists
+//! identifiers).
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -10,13 +15,12 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
-use actix_web::{web, Error, HttpMessage, HttpResponse, ResponseError};
+use actix_web::{web, Error, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::StreamExt;
-use sha2::{Digest, Sha256};
 
 use super::problem::ApiError;
-use crate::auth::Keys;
-use crate::db::idempotency::{self as records, KeyRow, DONE, IN_PROGRESS};
+use crate::auth::{KeyedHasher, Keys};
+use crate::db::idempotency::{self as records, reference, KeyRow, DONE, IN_PROGRESS};
 use crate::db::{self, Pool};
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -31,7 +35,7 @@ pub async fn idempotency(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let key = match req.headers().get(&IDEMPOTENCY_KEY) {
-        Some(value) if req.method() == Method::POST => value.clone(),
+        Some(value) if req.method() == Method::POST && replayable(req.path()) => value.clone(),
         _ => return Ok(next.call(req).await?.map_into_boxed_body()),
     };
     let key = match key
@@ -48,27 +52,24 @@ pub async fn idempotency(
             return Ok(req.into_response(error.error_response()));
         }
     };
-    let Some(pool) = req.app_data::<web::Data<Pool>>().cloned() else {
+    let (Some(pool), Some(hasher)) = (
+        req.app_data::<web::Data<Pool>>().cloned(),
+        req.app_data::<web::Data<KeyedHasher>>().cloned(),
+    ) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let body = match read_body(&mut req).await {
         Ok(body) => body,
         Err(error) => return Ok(req.into_response(error.error_response())),
     };
-    let fingerprint = {
-        let mut hash = Sha256::new();
-        hash.update(req.method().as_str());
-        hash.update(b" ");
-        hash.update(req.uri().to_string());
-        hash.update(b"\n");
-        hash.update(&body);
-        hash.finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    };
+    let fingerprint = hasher.request(&[
+        req.method().as_str().as_bytes(),
+        req.uri().to_string().as_bytes(),
+        &body,
+    ]);
+    let (scope, subject_verification) = scope(&req);
     let row = KeyRow {
-        scope: scope(&req),
+        scope,
         key,
         fingerprint,
         dealer_id: dealer_of(req.path()),
@@ -79,6 +80,7 @@ pub async fn idempotency(
         response_etag: None,
         response_body: None,
         created_at: db::now(),
+        refs: None,
     };
     let existing = {
         let row = row.clone();
@@ -125,6 +127,15 @@ pub async fn idempotency(
     let response = next.call(req).await?.map_into_boxed_body();
     let status = response.status();
     let (request, response) = response.into_parts();
+    let refs = {
+        let mut refs: Vec<String> = request
+            .extensions()
+            .get::<References>()
+            .map(|r| r.0.clone())
+            .unwrap_or_default();
+        refs.extend(subject_verification.map(|id| reference("verification", id)));
+        (!refs.is_empty()).then(|| format!(" {} ", refs.join(" ")))
+    };
     let header = |name: header::HeaderName| {
         response
             .headers()
@@ -152,7 +163,17 @@ pub async fn idempotency(
                 records::release(conn, &scope, &key)?;
             } else {
                 let code = i32::from(status.as_u16());
-                records::finish(conn, &scope, &key, code, content_type, location, etag, body)?;
+                records::finish(
+                    conn,
+                    &scope,
+                    &key,
+                    code,
+                    content_type,
+                    location,
+                    etag,
+                    body,
+                    refs,
+                )?;
             }
             Ok(())
         })
@@ -185,8 +206,9 @@ fn replay(old: KeyRow) -> HttpResponse {
     response.body(old.response_body.unwrap_or_default())
 }
 
-/// Whose key it is: the verified token's role and subject, or the client address.
-fn scope(req: &ServiceRequest) -> String {
+/// Whose key it is: the verified token's role and subject, or the client address; and, for a
+/// data subject signed in through /pi, the verification their token came from.
+fn scope(req: &ServiceRequest) -> (String, Option<String>) {
     let claims = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -195,13 +217,44 @@ fn scope(req: &ServiceRequest) -> String {
         .zip(req.app_data::<web::Data<Keys>>())
         .and_then(|(token, keys)| keys.verify(token.trim()).ok());
     match claims {
-        Some(claims) => format!("{}:{}", claims.role.as_str(), claims.sub),
-        None => format!(
-            "anon:{}",
-            req.peer_addr()
-                .map(|a| a.ip().to_string())
-                .unwrap_or_default()
+        Some(claims) => {
+            let verification = claims.sub.strip_prefix("pi:").map(str::to_owned);
+            (
+                format!("{}:{}", claims.role.as_str(), claims.sub),
+                verification,
+            )
+        }
+        None => (
+            format!(
+                "anon:{}",
+                req.peer_addr()
+                    .map(|a| a.ip().to_string())
+                    .unwrap_or_default()
+            ),
+            None,
         ),
+    }
+}
+
+/// Whether a POST's response may be stored for replay (see the module's comment).
+fn replayable(path: &str) -> bool {
+    !(path.ends_with("/confirm") || path.ends_with("/blacklist/check"))
+}
+
+/// The customers and verifications a request was about, noted by its handler.
+#[derive(Debug, Clone, Default)]
+struct References(Vec<String>);
+
+/// Notes what a request is about (see [`reference`]), so that its stored response can be
+/// deleted when that person withdraws.
+pub fn refer(req: &HttpRequest, refs: impl IntoIterator<Item = String>) {
+    let mut extensions = req.extensions_mut();
+    let noted = extensions.get_mut::<References>();
+    match noted {
+        Some(noted) => noted.0.extend(refs),
+        None => {
+            extensions.insert(References(refs.into_iter().collect()));
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-use actix_web::{get, patch, post, web, HttpResponse};
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -6,8 +6,10 @@ use validator::Validate;
 
 use super::customers::{parsed, valid_email, valid_person_name};
 use super::extract::ValidJson;
+use super::idempotency::refer;
 use super::problem::ApiError;
 use crate::auth::{Capability, Principal};
+use crate::db::idempotency::reference;
 use crate::db::leads::LeadRow;
 use crate::db::{self, Pool};
 use crate::domain::{rule, Email, PersonName};
@@ -122,6 +124,7 @@ fn trimmed(value: Option<String>) -> Option<String> {
 )]
 #[post("/v1/dealers/{dealer}/leads")]
 pub async fn create_lead(
+    req: HttpRequest,
     principal: Principal,
     pool: web::Data<Pool>,
     path: web::Path<String>,
@@ -141,6 +144,7 @@ pub async fn create_lead(
         service::create(conn, &dealer, new, actor)
     })
     .await?;
+    refer(&req, [reference("customer", row.customer_id)]);
     Ok(HttpResponse::Created()
         .insert_header((
             "Location",

@@ -42,6 +42,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(pi::confirm_verification)
         .service(pi::pi_lookup)
         .service(pi::pi_amend)
+        .service(pi::pi_start_identifier_change)
+        .service(pi::pi_confirm_identifier_change)
         .service(pi::pi_withdraw_consent)
         .service(blacklists::list_blacklist_emails)
         .service(blacklists::list_blacklist_mobiles)

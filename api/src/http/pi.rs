@@ -8,17 +8,20 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use super::customers::{
-    amendment_request, respond_with_customer, valid_email, valid_mobile, AmendCustomer, Customer,
-    WithdrawConsent, Withdrawal,
+    amendment_request, respond_with_customer, valid_email, valid_mobile, valid_person_name,
+    with_etag, AmendCustomer, Customer, WithdrawConsent, Withdrawal,
 };
 use super::extract::ValidJson;
+use super::idempotency::refer;
 use super::leads::Lead;
 use super::problem::{ApiError, Problem};
 use crate::auth::{KeyedHasher, Keys, Principal};
+use crate::db::idempotency::reference;
 use crate::db::{self, Pool};
 use crate::domain::events::Channel;
 use crate::domain::{DealerId, Identifier};
 use crate::notify::Branding;
+use crate::service::pi::{Purpose, Subject};
 use crate::service::{pi, withdrawal};
 
 /// Exactly one of `email` and `mobile`: the identifier to prove control of.
@@ -87,6 +90,65 @@ pub struct SubjectToken {
 pub struct PiRecords {
     pub found: bool,
     pub customers: Vec<Customer>,
+    /// The identifier is on the dealer's do-not-contact list: the person withdrew consent
+    /// earlier, and that entry is all that remains of them.
+    pub blacklisted: bool,
+}
+
+/// What a data subject may correct directly: names and marketing consent. A new email or
+/// mobile is proven first, through `identifier-changes`.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PiAmendCustomer {
+    #[validate(custom(function = "valid_person_name"))]
+    #[schema(min_length = 1, max_length = 100)]
+    pub first_name: Option<String>,
+    #[validate(custom(function = "valid_person_name"))]
+    #[schema(min_length = 1, max_length = 100)]
+    pub last_name: Option<String>,
+    pub consent_market: Option<bool>,
+    /// Refused: accepted by the parser only to say how to change it.
+    #[serde(default)]
+    #[schema(ignore)]
+    pub email: Option<serde_json::Value>,
+    #[serde(default)]
+    #[schema(ignore)]
+    pub mobile: Option<serde_json::Value>,
+}
+
+/// The signed-in data subject of a /pi request, for the dealer in the path.
+fn subject(principal: &Principal, dealer: &str) -> Result<(DealerId, Subject), ApiError> {
+    let (dealer, identifier) = principal.authorize_subject(dealer)?;
+    let expires_at = DateTime::from_timestamp(principal.expires_at, 0)
+        .unwrap_or_default()
+        .naive_utc();
+    Ok((
+        dealer,
+        Subject {
+            identifier,
+            sub: principal.sub.clone(),
+            expires_at,
+        },
+    ))
+}
+
+fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
+}
+
+fn started(started: pi::VerificationStarted) -> HttpResponse {
+    HttpResponse::Accepted().json(VerificationStarted {
+        verification_id: started.id,
+        channel: if started.channel == "sms" {
+            CodeChannel::Sms
+        } else {
+            CodeChannel::Email
+        },
+        // Whole seconds: the answer for a held and an unknown identifier has one length.
+        expires_at: started.expires_at.and_utc().trunc_subsecs(0),
+    })
 }
 
 /// Send a one-time code to an email or mobile.
@@ -112,27 +174,25 @@ pub async fn start_verification(
     let dealer = DealerId::parse(&path).map_err(|_| ApiError::not_found("dealer"))?;
     let identifier = Identifier::from_parts(body.0.email.as_deref(), body.0.mobile.as_deref())
         .map_err(|(field, e)| ApiError::field(field, e.0))?;
-    let client = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let started = db::run(&pool, move |conn| {
-        pi::start_verification(conn, &hasher, &branding, &dealer, &identifier, &client)
+    let client = client_address(&req);
+    let begun = db::run(&pool, move |conn| {
+        pi::start_verification(
+            conn,
+            &hasher,
+            &branding,
+            &dealer,
+            &identifier,
+            &client,
+            Purpose::SignIn,
+        )
     })
     .await?;
-    Ok(HttpResponse::Accepted().json(VerificationStarted {
-        verification_id: started.id,
-        channel: if started.channel == "sms" {
-            CodeChannel::Sms
-        } else {
-            CodeChannel::Email
-        },
-        // Whole seconds: the answer for a held and an unknown identifier has one length.
-        expires_at: started.expires_at.and_utc().trunc_subsecs(0),
-    }))
+    refer(&req, [reference("verification", &begun.id)]);
+    Ok(started(begun))
 }
 
-/// Prove control with the code; returns a `subject` token.
+/// Prove control with the code; returns a `subject` token. Not replayed under an
+/// Idempotency-Key (the answer is a live credential): a retry of a confirmed code gets 410.
 #[utoipa::path(
     operation_id = "confirm_verification",
     tag = "pi",
@@ -141,6 +201,7 @@ pub async fn start_verification(
     request_body = ConfirmCode,
     responses(
         (status = 200, description = "The code is right", body = SubjectToken),
+        (status = 422, description = "A wrong code; the answer says how many attempts are left", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The code expired, was used, or too many wrong codes were tried", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -165,12 +226,18 @@ pub async fn confirm_verification(
     }))
 }
 
-/// What the dealer holds under the verified identifier.
+/// What the dealer holds under the verified identifier. When nothing is held and the
+/// identifier is not blacklisted, the dealer's key contacts get the NOT FOUND email (once per
+/// identifier per day) and a `lookup.not_found` event is recorded; a blacklisted identifier
+/// (the person withdrew earlier) answers `blacklisted: true`, with no email and no event.
 #[utoipa::path(
     operation_id = "pi_lookup",
     tag = "pi",
     params(("dealer" = String, Path, description = "The dealer's id")),
-    responses((status = 200, description = "The records held, if any", body = PiRecords)),
+    responses(
+        (status = 200, description = "The records held, if any", body = PiRecords),
+        (status = 401, description = "No valid subject token (a token that withdrew consent is spent)", body = Problem, content_type = "application/problem+json"),
+    ),
 )]
 #[get("/v1/dealers/{dealer}/pi/records")]
 pub async fn pi_lookup(
@@ -180,13 +247,13 @@ pub async fn pi_lookup(
     branding: web::Data<Branding>,
     path: web::Path<String>,
 ) -> Result<web::Json<PiRecords>, ApiError> {
-    let (dealer, identifier) = principal.authorize_subject(&path)?;
-    let actor = principal.actor();
+    let (dealer, subject) = subject(&principal, &path)?;
     let found = db::run(&pool, move |conn| {
-        pi::lookup(conn, &hasher, &branding, &dealer, &identifier, actor)
+        pi::lookup(conn, &hasher, &branding, &dealer, &subject)
     })
     .await?;
     let customers: Vec<Customer> = found
+        .records
         .into_iter()
         .map(|(customer, leads)| {
             Customer::from_row(customer, Some(leads.into_iter().map(Lead::from).collect()))
@@ -195,21 +262,23 @@ pub async fn pi_lookup(
     Ok(web::Json(PiRecords {
         found: !customers.is_empty(),
         customers,
+        blacklisted: found.blacklisted,
     }))
 }
 
-/// Correct a record held under the verified identifier.
+/// Correct the names or marketing consent of a record held under the verified identifier.
+/// An email or mobile is changed only by proving the new one (`identifier-changes`).
 #[utoipa::path(
     operation_id = "pi_amend",
     tag = "pi",
     params(("dealer" = String, Path, description = "The dealer's id"),
            ("customer_id" = i64, Path, description = "The core customer id"),
            ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the record changed since")),
-    request_body = AmendCustomer,
+    request_body = PiAmendCustomer,
     responses(
         (status = 200, description = "The record as amended", body = Customer),
-        (status = 409, description = "The new email or mobile is on the blacklist", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The record changed since the ETag was read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A refused field; `email` and `mobile` are changed through identifier-changes", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[patch("/v1/dealers/{dealer}/pi/records/{customer_id}")]
@@ -217,34 +286,163 @@ pub async fn pi_amend(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<Pool>,
+    hasher: web::Data<KeyedHasher>,
     branding: web::Data<Branding>,
     path: web::Path<(String, i64)>,
-    body: ValidJson<AmendCustomer>,
+    body: ValidJson<PiAmendCustomer>,
 ) -> Result<HttpResponse, ApiError> {
     let (dealer, customer_id) = path.into_inner();
-    let (dealer, identifier) = principal.authorize_subject(&dealer)?;
+    let (dealer, subject) = subject(&principal, &dealer)?;
+    let body = body.0;
+    for (field, given) in [("email", &body.email), ("mobile", &body.mobile)] {
+        if given.is_some() {
+            return Err(ApiError::field(
+                field,
+                format!(
+                    "a new {field} is confirmed by a code sent to it: POST /v1/dealers/{}/pi/records/{customer_id}/identifier-changes",
+                    dealer.as_str()
+                ),
+            ));
+        }
+    }
+    let amend = AmendCustomer {
+        first_name: body.first_name,
+        last_name: body.last_name,
+        email: None,
+        mobile: None,
+        consent_process: None,
+        consent_market: body.consent_market,
+    };
     let request = amendment_request(
         &req,
         &principal,
         customer_id,
-        body.0,
-        Some(identifier),
+        amend,
+        Some(subject.identifier.clone()),
         Channel::Pi,
     )?;
+    db::run(&pool, move |conn| {
+        pi::ensure_unspent(conn, &hasher, &subject)
+    })
+    .await?;
     respond_with_customer(&pool, &branding, dealer, request).await
 }
 
-/// Withdraw consent to process: every record held under the verified identifier is
-/// de-identified.
+/// Start changing a record's email or mobile: a code goes to the NEW value. The answer is the
+/// same whether or not the new value is blacklisted (that is refused at confirmation).
+#[utoipa::path(
+    operation_id = "pi_start_identifier_change",
+    tag = "pi",
+    params(("dealer" = String, Path, description = "The dealer's id"),
+           ("customer_id" = i64, Path, description = "The core customer id, held under the verified identifier")),
+    request_body = StartVerification,
+    responses(
+        (status = 202, description = "A code is on its way to the new value", body = VerificationStarted),
+        (status = 429, description = "Too many codes sent to this identifier or from this address; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/v1/dealers/{dealer}/pi/records/{customer_id}/identifier-changes")]
+pub async fn pi_start_identifier_change(
+    req: HttpRequest,
+    principal: Principal,
+    pool: web::Data<Pool>,
+    hasher: web::Data<KeyedHasher>,
+    branding: web::Data<Branding>,
+    path: web::Path<(String, i64)>,
+    body: ValidJson<StartVerification>,
+) -> Result<HttpResponse, ApiError> {
+    let (dealer, customer_id) = path.into_inner();
+    let (dealer, subject) = subject(&principal, &dealer)?;
+    let identifier = Identifier::from_parts(body.0.email.as_deref(), body.0.mobile.as_deref())
+        .map_err(|(field, e)| ApiError::field(field, e.0))?;
+    let client = client_address(&req);
+    let begun = db::run(&pool, move |conn| {
+        pi::start_verification(
+            conn,
+            &hasher,
+            &branding,
+            &dealer,
+            &identifier,
+            &client,
+            Purpose::IdentifierChange {
+                customer_id,
+                subject: &subject,
+            },
+        )
+    })
+    .await?;
+    refer(
+        &req,
+        [
+            reference("verification", &begun.id),
+            reference("customer", customer_id),
+        ],
+    );
+    Ok(started(begun))
+}
+
+/// Confirm the code sent to the new email or mobile: the change is applied as an amendment
+/// (was/now event, "alters information" email). Not replayed under an Idempotency-Key.
+#[utoipa::path(
+    operation_id = "pi_confirm_identifier_change",
+    tag = "pi",
+    params(("dealer" = String, Path, description = "The dealer's id"),
+           ("customer_id" = i64, Path, description = "The core customer id"),
+           ("verification_id" = String, Path, description = "From the start of the identifier change")),
+    request_body = ConfirmCode,
+    responses(
+        (status = 200, description = "The record with its new email or mobile", body = Customer),
+        (status = 409, description = "The new email or mobile is on the dealer's blacklist", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The code expired, was used, or too many wrong codes were tried", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A wrong code; the answer says how many attempts are left", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post(
+    "/v1/dealers/{dealer}/pi/records/{customer_id}/identifier-changes/{verification_id}/confirm"
+)]
+pub async fn pi_confirm_identifier_change(
+    principal: Principal,
+    pool: web::Data<Pool>,
+    hasher: web::Data<KeyedHasher>,
+    branding: web::Data<Branding>,
+    path: web::Path<(String, i64, String)>,
+    body: ValidJson<ConfirmCode>,
+) -> Result<HttpResponse, ApiError> {
+    let (dealer, customer_id, verification_id) = path.into_inner();
+    let (dealer, subject) = subject(&principal, &dealer)?;
+    let code = body.0.code;
+    let (customer, leads) = db::run(&pool, move |conn| {
+        let change = pi::CodeForChange {
+            customer_id,
+            verification_id: &verification_id,
+            code: &code,
+        };
+        let customer =
+            pi::confirm_identifier_change(conn, &hasher, &branding, &dealer, &subject, change)?;
+        let leads = db::leads::for_customer(conn, customer.id)?;
+        Ok((customer, leads))
+    })
+    .await?;
+    Ok(with_etag(customer, leads))
+}
+
+/// Withdraw consent to process: every record whose email or mobile is the verified identifier
+/// is de-identified (never a record that merely shares another identifier with them), their
+/// active leads are lost, their emails and mobiles go onto the blacklists, and the token is
+/// spent: any later use answers 401.
 #[utoipa::path(
     operation_id = "pi_withdraw_consent",
     tag = "pi",
     params(("dealer" = String, Path, description = "The dealer's id")),
     request_body = WithdrawConsent,
-    responses((status = 200, description = "Consent withdrawn (again: nothing more happens)", body = Withdrawal)),
+    responses(
+        (status = 200, description = "Consent withdrawn", body = Withdrawal),
+        (status = 401, description = "No valid subject token (a token that withdrew consent is spent)", body = Problem, content_type = "application/problem+json"),
+    ),
 )]
 #[post("/v1/dealers/{dealer}/pi/withdraw-consent")]
 pub async fn pi_withdraw_consent(
+    req: HttpRequest,
     principal: Principal,
     pool: web::Data<Pool>,
     hasher: web::Data<KeyedHasher>,
@@ -252,7 +450,7 @@ pub async fn pi_withdraw_consent(
     path: web::Path<String>,
     _body: ValidJson<WithdrawConsent>,
 ) -> Result<web::Json<Withdrawal>, ApiError> {
-    let (dealer, identifier) = principal.authorize_subject(&path)?;
+    let (dealer, subject) = subject(&principal, &path)?;
     let actor = principal.actor();
     let done = db::run(&pool, move |conn| {
         withdrawal::withdraw(
@@ -260,11 +458,15 @@ pub async fn pi_withdraw_consent(
             &hasher,
             &branding,
             &dealer,
-            withdrawal::Scope::Subject(identifier),
+            withdrawal::Scope::Subject(subject),
             actor,
             Channel::Pi,
         )
     })
     .await?;
+    refer(
+        &req,
+        done.customer_ids.iter().map(|id| reference("customer", id)),
+    );
     Ok(web::Json(done.into()))
 }

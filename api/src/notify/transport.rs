@@ -4,7 +4,7 @@
 //! file rather than adding one.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context};
 use lettre::message::header::ContentType;
@@ -158,20 +158,104 @@ fn file_stem(row: &MessageRow) -> String {
     format!("{:012}-{}", row.id, row.kind)
 }
 
+/// Creates the mailbox folder, 0700: it stands in for the recipients' inboxes. (One that
+/// already exists was made private at start, by [`secure_mailbox`].)
 fn mailbox(dir: &Path) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(dir)
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
         .with_context(|| format!("cannot create the mailbox folder {}", dir.display()))?;
     Ok(dir.to_path_buf())
 }
 
-/// Writes beside the target and renames, so a reader never sees half a message.
+/// Makes an existing mailbox folder (0700) and the message files in it (0600) private.
+pub fn secure_mailbox(dir: &Path) -> anyhow::Result<()> {
+    let private = |path: &Path| {
+        crate::config::make_private(path)
+            .with_context(|| format!("cannot make {} private", path.display()))
+    };
+    private(dir)?;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        if is_message_file(&entry.file_name()) {
+            private(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// The files this service writes to the mailbox folder (and its half-written temporaries); a
+/// folder shared with anything else keeps that other thing's files.
+fn is_message_file(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    name.ends_with(".eml") || name.ends_with(".sms.txt") || name.ends_with(".tmp")
+}
+
+/// Removes the message files last written before `older_than`: the mailbox folder stands in for
+/// the recipients' inboxes, and keeps what they were sent no longer than the retention period.
+/// Returns how many it removed; a missing folder holds none.
+pub fn purge_mailbox(dir: &Path, older_than: SystemTime) -> std::io::Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(error) => return Err(error),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        let metadata = entry.metadata()?;
+        if !metadata.is_file() || !is_message_file(&entry.file_name()) {
+            continue;
+        }
+        if metadata.modified()? < older_than {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(error),
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// Writes beside the target (0600: it holds a message) and renames, so a reader never sees half
+/// a message.
 async fn write_atomically(dir: &Path, name: &str, contents: &[u8]) -> anyhow::Result<()> {
     let temporary = dir.join(format!(".{name}.tmp"));
-    tokio::fs::write(&temporary, contents)
-        .await
-        .with_context(|| format!("cannot write to the mailbox folder {}", dir.display()))?;
-    tokio::fs::rename(&temporary, dir.join(name)).await?;
-    Ok(())
+    let target = dir.join(name);
+    let contents = contents.to_vec();
+    tokio::task::spawn_blocking(move || write_private(&temporary, &contents, &target))
+        .await?
+        .with_context(|| format!("cannot write to the mailbox folder {}", dir.display()))
+}
+
+fn write_private(temporary: &Path, contents: &[u8], target: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(temporary)?;
+    #[cfg(unix)]
+    {
+        // A temporary left over from an earlier run keeps its old mode on open: set it.
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(contents)?;
+    drop(file);
+    std::fs::rename(temporary, target)
 }
 
 /// `smtp://[user:pass@]host[:port][?tls=required|opportunistic|none]` (STARTTLS, required by

@@ -14,6 +14,7 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::outbox::MessageKind;
 use super::transport::Transports;
 use super::{DeliverySettings, NotifySettings};
 use crate::db::outbox::{self as table, Message};
@@ -184,6 +185,9 @@ impl Worker {
         let (id, worker, attempts) = (message.id, self.id.clone(), message.attempts + 1);
         let created = message.created_at;
         let retry_at = self.next_attempt(attempts);
+        // A withdrawal's own messages name the person: once delivered (or failed for good)
+        // their content goes at once, whatever the retention.
+        let forget_when_done = forget_when_done(&message.kind);
         let recorded = match result {
             Ok(()) => {
                 self.metrics
@@ -193,11 +197,13 @@ impl Worker {
                 let now = db::now();
                 let latency = (now - created).to_std().unwrap_or_default();
                 self.metrics.latency.observe(latency.as_secs_f64());
-                let purge_now = self.retention.is_zero();
+                let purge_all = self.retention.is_zero();
                 self.blocking(move |conn| {
-                    table::record_sent(conn, id, &worker, now)?;
-                    if purge_now {
+                    let recorded = table::record_sent(conn, id, &worker, now)?;
+                    if purge_all {
                         table::purge_finished(conn, now, now)?;
+                    } else if forget_when_done && recorded > 0 {
+                        table::purge(conn, &[id], now)?;
                     }
                     Ok(())
                 })
@@ -211,9 +217,14 @@ impl Worker {
                 };
                 self.metrics.attempts.with_label_values(&[outcome]).inc();
                 tracing::warn!(message = id, attempts, %error, outcome, "outbox: delivery failed");
+                let gave_up = retry_at.is_none();
                 self.blocking(move |conn| {
-                    table::record_failure(conn, id, &worker, &error, retry_at, db::now())
-                        .map(|_| ())
+                    let now = db::now();
+                    let recorded = table::record_failure(conn, id, &worker, &error, retry_at, now)?;
+                    if gave_up && forget_when_done && recorded > 0 {
+                        table::purge(conn, &[id], now)?;
+                    }
+                    Ok(())
                 })
                 .await
             }
@@ -268,6 +279,13 @@ impl Worker {
         })
         .await?
     }
+}
+
+/// Messages sent because someone withdrew consent: kept only until they are done with.
+fn forget_when_done(kind: &str) -> bool {
+    [MessageKind::ConsentWithdrawn, MessageKind::DeidentifyAlert]
+        .iter()
+        .any(|k| k.as_str() == kind)
 }
 
 /// The delay after `attempts` failures: base × 2^(attempts−1), capped, with equal jitter.

@@ -151,6 +151,15 @@ pub fn update(
         if status.is_none() && recipient.is_empty() {
             return Ok(lead);
         }
+        // A withdrawn customer's leads are closed for good: reopening one would work a person
+        // who withdrew, and reassigning one would tell a new salesperson about them.
+        let customer = customers::find(conn, dealer.as_str(), lead.customer_id)?;
+        if customer.is_some_and(|c| c.deidentified_at.is_some()) {
+            return Err(ApiError::Conflict(
+                "this lead's customer withdrew consent: the lead cannot be reopened or reassigned"
+                    .into(),
+            ));
+        }
         let changed = table::update(
             conn,
             lead.id,

@@ -1,12 +1,17 @@
 //! Retention (POPIA s14) beyond the outbox: verifications are deleted an hour after they expire
-//! (they are kept that long only to count sends), NOT FOUND alert markers after their day, and
-//! idempotency records after 24 hours.
+//! (they are kept that long only to count sends), NOT FOUND alert markers after their day,
+//! idempotency records after 24 hours, and mailbox files after the retention period. The same
+//! background task runs the storage hygiene pass on its own, shorter interval.
 
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
 use chrono::NaiveDateTime;
+use tokio::time::MissedTickBehavior;
 
 use crate::db::{self, idempotency, lookup_alerts, verifications, DbConnection, Pool};
+use crate::notify::transport;
+use crate::service::storage_hygiene;
 
 /// How long past expiry a verification is kept: the longest send-limit window.
 pub const VERIFICATION_GRACE: Duration = crate::service::pi::SENDS_PER_CLIENT.1;
@@ -20,25 +25,70 @@ pub fn purge(conn: &mut DbConnection, now: NaiveDateTime) -> diesel::QueryResult
     Ok(verifications + alerts + keys)
 }
 
-/// Runs [`purge`] every `interval` until the process ends.
-pub fn spawn(pool: Pool, interval: Duration) -> tokio::task::JoinHandle<()> {
+/// What the background task does, and how often.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    /// How often [`purge`] and the mailbox purge run.
+    pub purge_every: Duration,
+    /// How often [`storage_hygiene::run`] runs: at most 30 s, so a withdrawal is unlinked at the
+    /// storage level within the contract's 60 s.
+    pub hygiene_every: Duration,
+    /// The mailbox folder, whose files are removed after `retention`.
+    pub mailbox_dir: PathBuf,
+    pub retention: Duration,
+}
+
+/// Runs both jobs at once, then each on its own interval, until the process ends.
+pub fn spawn(pool: Pool, schedule: Schedule) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut purges = tokio::time::interval(schedule.purge_every);
+        let mut passes = tokio::time::interval(schedule.hygiene_every);
+        purges.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        passes.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
-            let pool = pool.clone();
-            let result = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
-                let mut conn = pool.get()?;
-                Ok(purge(&mut conn, db::now())?)
-            })
-            .await;
-            match result {
-                Ok(Ok(purged)) if purged > 0 => {
-                    tracing::info!(purged, "retention: purged expired rows")
-                }
-                Ok(Ok(_)) => {}
-                Ok(Err(error)) => tracing::warn!(%error, "retention purge failed"),
-                Err(error) => tracing::warn!(%error, "retention purge panicked"),
+            tokio::select! {
+                _ = purges.tick() => purge_all(&pool, &schedule).await,
+                _ = passes.tick() => hygiene(&pool).await,
             }
-            tokio::time::sleep(interval).await;
         }
     })
+}
+
+async fn purge_all(pool: &Pool, schedule: &Schedule) {
+    let pool = pool.clone();
+    let (mailbox, retention) = (schedule.mailbox_dir.clone(), schedule.retention);
+    let result = tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize)> {
+        let rows = purge(&mut *pool.get()?, db::now())?;
+        let older_than = SystemTime::now()
+            .checked_sub(retention)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let files = transport::purge_mailbox(&mailbox, older_than)?;
+        Ok((rows, files))
+    })
+    .await;
+    match result {
+        Ok(Ok((0, 0))) => {}
+        Ok(Ok((rows, files))) => {
+            tracing::info!(
+                rows,
+                files,
+                "retention: purged expired rows and mailbox files"
+            )
+        }
+        Ok(Err(error)) => tracing::warn!(%error, "retention purge failed"),
+        Err(error) => tracing::warn!(%error, "retention purge panicked"),
+    }
+}
+
+async fn hygiene(pool: &Pool) {
+    let pool = pool.clone();
+    let result = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+        Ok(storage_hygiene::run(&mut *pool.get()?, db::now().date())?)
+    })
+    .await;
+    match result {
+        Ok(Ok(rewritten)) => tracing::debug!(rewritten, "storage hygiene pass done"),
+        Ok(Err(error)) => tracing::warn!(%error, "storage hygiene pass failed"),
+        Err(error) => tracing::warn!(%error, "storage hygiene pass panicked"),
+    }
 }

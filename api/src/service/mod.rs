@@ -10,4 +10,5 @@ pub mod demo;
 pub mod leads;
 pub mod maintenance;
 pub mod pi;
+pub mod storage_hygiene;
 pub mod withdrawal;

@@ -10,12 +10,13 @@ use rand::Rng;
 use crate::auth::{KeyedHasher, Keys};
 use crate::db::customers::CustomerRow;
 use crate::db::leads::LeadRow;
-use crate::db::verifications::{self, VerificationRow};
-use crate::db::{self, customers, events, leads, lookup_alerts, DbConnection};
+use crate::db::verifications::{self, VerificationRow, IDENTIFIER_CHANGE, SUBJECT};
+use crate::db::{self, blacklists, customers, events, leads, lookup_alerts, DbConnection};
 use crate::domain::events::{Actor, Channel, EventKind, FieldChange, NewEvent};
 use crate::domain::{DealerId, Identifier};
 use crate::http::problem::ApiError;
 use crate::notify::{emails, Branding};
+use crate::service::amendment::{self, AmendRequest, Amendment};
 
 /// A code is valid this long.
 pub const CODE_TTL: Duration = Duration::from_secs(10 * 60);
@@ -56,6 +57,39 @@ fn within_limit(
     })
 }
 
+/// What a verification proves control of an identifier for.
+pub enum Purpose<'a> {
+    /// Signing a data subject in: a confirmed code gives a subject token.
+    SignIn,
+    /// A new email or mobile for a record of the signed-in subject: a confirmed code applies it.
+    IdentifierChange {
+        customer_id: i64,
+        subject: &'a Subject,
+    },
+}
+
+/// A signed-in data subject: the identifier they proved and the `sub` of their token.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub identifier: Identifier,
+    pub sub: String,
+    pub expires_at: NaiveDateTime,
+}
+
+/// Refuses a subject token that a withdrawal spent (401, like any token no longer valid).
+pub fn ensure_unspent(
+    conn: &mut DbConnection,
+    hasher: &KeyedHasher,
+    subject: &Subject,
+) -> Result<(), ApiError> {
+    if verifications::subject_spent(conn, &hasher.subject(&subject.sub))? {
+        return Err(ApiError::Unauthorized(
+            "this token was used to withdraw consent and is no longer valid".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Starts a verification: checks the send limits, stores the code's keyed hash and queues the
 /// code to the identifier, in one transaction.
 pub fn start_verification(
@@ -65,12 +99,28 @@ pub fn start_verification(
     dealer: &DealerId,
     identifier: &Identifier,
     client_address: &str,
+    purpose: Purpose,
 ) -> Result<VerificationStarted, ApiError> {
     let identifier_key = hasher.identifier(identifier);
     let client_key = hasher.client(client_address);
     db::dealer_transaction(conn, dealer.as_str(), |conn| {
         let dealer_row = db::dealers::find(conn, dealer.as_str())?
             .ok_or_else(|| ApiError::not_found("dealer"))?;
+        let (purpose, customer_id, requested_by) = match purpose {
+            Purpose::SignIn => (SUBJECT, None, None),
+            Purpose::IdentifierChange {
+                customer_id,
+                subject,
+            } => {
+                ensure_unspent(conn, hasher, subject)?;
+                subjects_record(conn, dealer, customer_id, &subject.identifier)?;
+                (
+                    IDENTIFIER_CHANGE,
+                    Some(customer_id),
+                    Some(subject.sub.clone()),
+                )
+            }
+        };
         let now = db::now();
         let (_, identifier_window) = SENDS_PER_IDENTIFIER;
         let sends = verifications::sends_for_identifier(
@@ -100,6 +150,9 @@ pub fn start_verification(
             created_at: now,
             expires_at: now + chrono(CODE_TTL),
             used_at: None,
+            purpose: purpose.to_owned(),
+            customer_id,
+            requested_by,
         };
         verifications::insert(conn, &row)?;
         match identifier {
@@ -126,23 +179,24 @@ fn channel_of(identifier: &Identifier) -> &'static str {
 }
 
 enum Checked {
-    Confirmed(Identifier),
+    Confirmed(Box<VerificationRow>),
     Wrong { attempts_left: u32 },
 }
 
-/// Checks a code. A right one uses up the verification and returns a `subject` token; a wrong
-/// one counts an attempt (committed, so guesses cannot be replayed for free); an expired, used
-/// or locked verification is gone.
-pub fn confirm(
+/// Checks a code. A right one uses up the verification; a wrong one counts an attempt
+/// (committed, so guesses cannot be replayed for free); an expired, used or locked verification
+/// is gone. `belongs` says whether the verification is one this caller may confirm.
+fn check_code(
     conn: &mut DbConnection,
     hasher: &KeyedHasher,
-    keys: &Keys,
     dealer: &DealerId,
     verification_id: &str,
     code: &str,
-) -> Result<(String, i64), ApiError> {
+    belongs: impl FnOnce(&VerificationRow) -> bool,
+) -> Result<VerificationRow, ApiError> {
     let checked = db::dealer_transaction(conn, dealer.as_str(), |conn| {
         let row = verifications::find(conn, dealer.as_str(), verification_id)?
+            .filter(belongs)
             .ok_or_else(|| ApiError::not_found("verification"))?;
         let now = db::now();
         if row.used_at.is_some() {
@@ -160,8 +214,7 @@ pub fn confirm(
         }
         if hasher.code_matches(&row.id, code, &row.code_hash) {
             verifications::mark_used(conn, &row.id, now)?;
-            let identifier = stored_identifier(&row)?;
-            return Ok(Checked::Confirmed(identifier));
+            return Ok(Checked::Confirmed(Box::new(row)));
         }
         verifications::record_attempt(conn, &row.id)?;
         Ok(Checked::Wrong {
@@ -169,16 +222,102 @@ pub fn confirm(
         })
     })?;
     match checked {
-        Checked::Confirmed(identifier) => keys
-            .issue_subject(
-                dealer.as_str(),
-                &identifier,
-                &format!("pi:{verification_id}"),
-                SUBJECT_TTL,
-            )
-            .map_err(ApiError::internal),
+        Checked::Confirmed(row) => Ok(*row),
         Checked::Wrong { attempts_left } => Err(ApiError::WrongCode { attempts_left }),
     }
+}
+
+/// Confirms a sign-in code and returns a `subject` token.
+pub fn confirm(
+    conn: &mut DbConnection,
+    hasher: &KeyedHasher,
+    keys: &Keys,
+    dealer: &DealerId,
+    verification_id: &str,
+    code: &str,
+) -> Result<(String, i64), ApiError> {
+    let row = check_code(conn, hasher, dealer, verification_id, code, |row| {
+        row.purpose == SUBJECT
+    })?;
+    let identifier = stored_identifier(&row)?;
+    keys.issue_subject(
+        dealer.as_str(),
+        &identifier,
+        &format!("pi:{verification_id}"),
+        SUBJECT_TTL,
+    )
+    .map_err(ApiError::internal)
+}
+
+/// The code a subject received at the new email or mobile of one of their records.
+pub struct CodeForChange<'a> {
+    pub customer_id: i64,
+    pub verification_id: &'a str,
+    pub code: &'a str,
+}
+
+/// Confirms the code sent to a new email or mobile and applies it to the subject's record as an
+/// amendment (was/now event, "alters information" email). A blacklisted new value is refused
+/// here (409), never at the start, so that the start is no blacklist oracle.
+pub fn confirm_identifier_change(
+    conn: &mut DbConnection,
+    hasher: &KeyedHasher,
+    branding: &Branding,
+    dealer: &DealerId,
+    subject: &Subject,
+    change: CodeForChange,
+) -> Result<CustomerRow, ApiError> {
+    let CodeForChange {
+        customer_id,
+        verification_id,
+        code,
+    } = change;
+    ensure_unspent(conn, hasher, subject)?;
+    let row = check_code(conn, hasher, dealer, verification_id, code, |row| {
+        row.purpose == IDENTIFIER_CHANGE
+            && row.customer_id == Some(customer_id)
+            && row.requested_by.as_deref() == Some(subject.sub.as_str())
+    })?;
+    let mut amendment = Amendment::default();
+    match stored_identifier(&row)? {
+        Identifier::Email(email) => amendment.email = Some(email),
+        Identifier::Mobile(mobile) => amendment.mobile = Some(mobile),
+    }
+    amendment::amend(
+        conn,
+        branding,
+        dealer,
+        AmendRequest {
+            customer_id,
+            amendment,
+            if_match: None,
+            scope: Some(subject.identifier.clone()),
+            actor: subject_actor(subject),
+            channel: Channel::Pi,
+        },
+    )
+}
+
+/// How a subject appears in the change feed.
+pub fn subject_actor(subject: &Subject) -> Actor {
+    Actor {
+        role: "subject".into(),
+        sub: subject.sub.clone(),
+    }
+}
+
+/// The subject's record `customer_id`, which must be held under their identifier and not
+/// de-identified; anything else is a record they cannot see (404).
+fn subjects_record(
+    conn: &mut DbConnection,
+    dealer: &DealerId,
+    customer_id: i64,
+    identifier: &Identifier,
+) -> Result<CustomerRow, ApiError> {
+    customers::matching_identifier(conn, dealer.as_str(), identifier)?
+        .into_iter()
+        .find(|c| c.id == customer_id)
+        .ok_or_else(|| ApiError::not_found("customer"))
 }
 
 fn stored_identifier(row: &VerificationRow) -> Result<Identifier, ApiError> {
@@ -207,19 +346,40 @@ pub fn records_for(
         .collect()
 }
 
-/// The subject's lookup. When nothing is held, the key contacts are told (at most once per
-/// identifier per day) and a `lookup.not_found` event with the identifier masked is recorded.
+/// What a lookup found.
+pub struct Lookup {
+    pub records: Vec<(CustomerRow, Vec<LeadRow>)>,
+    /// The identifier is on the dealer's blacklist (the person withdrew earlier).
+    pub blacklisted: bool,
+}
+
+/// The subject's lookup. When nothing is held and the identifier is not blacklisted, the key
+/// contacts are told (at most once per identifier per day) and a `lookup.not_found` event with
+/// the identifier masked is recorded. A person who withdrew earlier learns that only the
+/// do-not-contact entry remains, and nobody is asked to contact them.
 pub fn lookup(
     conn: &mut DbConnection,
     hasher: &KeyedHasher,
     branding: &Branding,
     dealer: &DealerId,
-    identifier: &Identifier,
-    actor: Actor,
-) -> Result<Vec<(CustomerRow, Vec<LeadRow>)>, ApiError> {
-    let found = records_for(conn, dealer, identifier)?;
-    if !found.is_empty() {
-        return Ok(found);
+    subject: &Subject,
+) -> Result<Lookup, ApiError> {
+    ensure_unspent(conn, hasher, subject)?;
+    let identifier = &subject.identifier;
+    let records = records_for(conn, dealer, identifier)?;
+    let blacklisted = match identifier {
+        Identifier::Email(email) => {
+            blacklists::emails::contains(conn, dealer.as_str(), email.as_str())?
+        }
+        Identifier::Mobile(mobile) => {
+            blacklists::mobiles::contains(conn, dealer.as_str(), mobile.as_str())?
+        }
+    };
+    if !records.is_empty() || blacklisted {
+        return Ok(Lookup {
+            records,
+            blacklisted,
+        });
     }
     db::dealer_transaction(conn, dealer.as_str(), |conn| {
         let dealer_row = db::dealers::find(conn, dealer.as_str())?
@@ -232,7 +392,7 @@ pub fn lookup(
         let event = NewEvent {
             customer_id: None,
             kind: EventKind::LookupNotFound,
-            actor,
+            actor: subject_actor(subject),
             channel: Channel::Pi,
             changes: FieldChange::set(identifier.kind(), Some(identifier.masked()))
                 .into_iter()
@@ -240,6 +400,9 @@ pub fn lookup(
             lead_ids: None,
         };
         events::record(conn, dealer.as_str(), &event, now)?;
-        Ok(Vec::new())
+        Ok(Lookup {
+            records: Vec::new(),
+            blacklisted: false,
+        })
     })
 }

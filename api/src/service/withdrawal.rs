@@ -1,8 +1,11 @@
-//! Withdrawal of consent to process (POPIA s11(2)(b)): one transaction, all or nothing. Every
-//! matching record is de-identified, its active leads are lost and its leads' free text cleared,
-//! its email and mobile go onto the two blacklists as rows that share nothing, the earlier
-//! events' values are redacted, and the key contacts and the salespeople working its leads are
-//! told. Nothing that names the person is left behind but the two blacklist values.
+//! Withdrawal of consent to process (POPIA s11(2)(b)): one transaction, all or nothing. Exactly
+//! the matching records are de-identified (the verified identifier's, or the one record staff
+//! name; never a record that merely shares another identifier with them), their active leads
+//! are lost and their leads' free text cleared, their emails and mobiles go onto the two
+//! blacklists as rows that share nothing, earlier events' values (masked forms too) are
+//! redacted, messages the withdrawal makes moot are cancelled, and the key contacts and the
+//! salespeople working their leads are told. Nothing that names the person is left behind but
+//! the two blacklist values.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +13,7 @@ use chrono::NaiveDateTime;
 
 use crate::auth::KeyedHasher;
 use crate::db::customers::{self, CustomerRow};
+use crate::db::idempotency::reference;
 use crate::db::{
     self, blacklists, events, idempotency, leads, lookup_alerts, outbox, verifications,
     DbConnection,
@@ -19,13 +23,15 @@ use crate::domain::{DealerId, Email, Identifier, Mobile};
 use crate::http::problem::ApiError;
 use crate::notify::templates::{ConsentWithdrawn, DeidentifyAlert};
 use crate::notify::{emails, Branding};
+use crate::service::pi::{self, Subject};
 
 /// Whose consent is withdrawn.
 pub enum Scope {
-    /// A customer who phoned in (staff); with every record sharing their email or mobile.
+    /// A customer who phoned in (staff): that one record.
     Customer(i64),
-    /// A verified data subject; every record held under the identifier.
-    Subject(Identifier),
+    /// A verified data subject: every record whose email or mobile is the verified identifier.
+    /// Their token is spent by it.
+    Subject(Subject),
 }
 
 #[derive(Debug, Clone)]
@@ -47,7 +53,7 @@ pub fn withdraw(
     db::dealer_transaction(conn, dealer.as_str(), |conn| {
         let dealer_row = db::dealers::find(conn, dealer.as_str())?
             .ok_or_else(|| ApiError::not_found("dealer"))?;
-        let first = match &scope {
+        let records = match &scope {
             Scope::Customer(id) => {
                 let customer = customers::find(conn, dealer.as_str(), *id)?
                     .ok_or_else(|| ApiError::not_found("customer"))?;
@@ -61,13 +67,12 @@ pub fn withdraw(
                 }
                 vec![customer]
             }
-            Scope::Subject(identifier) => {
-                customers::matching_identifier(conn, dealer.as_str(), identifier)?
+            Scope::Subject(subject) => {
+                pi::ensure_unspent(conn, hasher, subject)?;
+                spend(conn, hasher, dealer, subject)?;
+                customers::matching_identifier(conn, dealer.as_str(), &subject.identifier)?
             }
         };
-        // The person's other identifiers, from the records found, reach their other records.
-        let (emails, mobiles) = values_of(&first);
-        let records = customers::matching(conn, dealer.as_str(), &emails, &mobiles)?;
         if records.is_empty() {
             return Ok(Withdrawal {
                 customer_ids: vec![],
@@ -97,10 +102,48 @@ pub fn withdraw(
     })
 }
 
-fn values_of(records: &[CustomerRow]) -> (Vec<String>, Vec<String>) {
-    let emails = records.iter().filter_map(|c| c.email.clone()).collect();
-    let mobiles = records.iter().filter_map(|c| c.mobile.clone()).collect();
-    (emails, mobiles)
+/// Spends the subject's token (any later use answers 401) and forgets its verification and the
+/// stored responses of the requests made with it, even when nothing was held.
+fn spend(
+    conn: &mut DbConnection,
+    hasher: &KeyedHasher,
+    dealer: &DealerId,
+    subject: &Subject,
+) -> Result<(), ApiError> {
+    verifications::spend_subject(conn, &hasher.subject(&subject.sub), subject.expires_at)?;
+    if let Some(verification) = subject.sub.strip_prefix("pi:") {
+        verifications::delete(conn, &[verification.to_owned()])?;
+        idempotency::forget_references(
+            conn,
+            dealer.as_str(),
+            &[reference("verification", verification)],
+        )?;
+    }
+    Ok(())
+}
+
+/// The record's email and mobile now and before (an email changed since is still theirs to
+/// forget), from the record and its events.
+fn identifiers_over_time(
+    conn: &mut DbConnection,
+    customer: &CustomerRow,
+) -> diesel::QueryResult<Vec<Identifier>> {
+    let mut emails = events::values_of(conn, customer.id, "email")?;
+    emails.extend(customer.email.clone());
+    let mut mobiles = events::values_of(conn, customer.id, "mobile")?;
+    mobiles.extend(customer.mobile.clone());
+    let mut identifiers: Vec<Identifier> = emails
+        .iter()
+        .filter_map(|e| Email::parse(e).ok().map(Identifier::Email))
+        .chain(
+            mobiles
+                .iter()
+                .filter_map(|m| Mobile::parse(m).ok().map(Identifier::Mobile)),
+        )
+        .collect();
+    identifiers.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    identifiers.dedup_by(|a, b| a.as_str() == b.as_str());
+    Ok(identifiers)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -126,40 +169,29 @@ fn withdraw_one(
         blacklists::mobiles::add(conn, dealer_id, mobile, now.date())?;
     }
 
-    // Forget what identifies them elsewhere: verifications and alerts keyed by their
-    // identifiers, and the content of finished messages about them.
-    let keys: Vec<String> = [
-        customer
-            .email
-            .as_deref()
-            .and_then(|e| Email::parse(e).ok())
-            .map(Identifier::Email),
-        customer
-            .mobile
-            .as_deref()
-            .and_then(|m| Mobile::parse(m).ok())
-            .map(Identifier::Mobile),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|identifier| hasher.identifier(&identifier))
-    .collect();
-    verifications::delete_for_identifiers(conn, dealer_id, &keys)?;
+    // Forget what identifies them elsewhere: verifications (their own, and identifier changes
+    // asked for this record) and alerts keyed by their identifiers, the stored responses of
+    // requests about the record or those verifications, and messages about them or to them:
+    // waiting ones are cancelled, finished ones lose their content.
+    let identifiers = identifiers_over_time(conn, customer)?;
+    let keys: Vec<String> = identifiers.iter().map(|i| hasher.identifier(i)).collect();
+    let verification_ids = verifications::ids_for(conn, dealer_id, &keys, &[customer.id])?;
+    verifications::delete(conn, &verification_ids)?;
     lookup_alerts::delete_for_identifiers(conn, dealer_id, &keys)?;
-    outbox::purge_customer(conn, customer.id, now)?;
-    for address in [&customer.email, &customer.mobile].into_iter().flatten() {
-        outbox::purge_recipient(conn, dealer_id, address, now)?;
-    }
-    // Stored responses that could replay their details (Idempotency-Key records).
-    let mentions: Vec<String> = [customer.email.clone(), customer.mobile.clone()]
-        .into_iter()
-        .flatten()
-        .chain([
-            format!("\"customer_id\":{}", customer.id),
-            format!("\"id\":{}", customer.id),
-        ])
+    let references: Vec<String> = verification_ids
+        .iter()
+        .map(|id| reference("verification", id))
+        .chain([reference("customer", customer.id)])
         .collect();
-    idempotency::forget_mentions(conn, dealer_id, &mentions)?;
+    idempotency::forget_references(conn, dealer_id, &references)?;
+    outbox::cancel_pending_for_customer(conn, customer.id, now)?;
+    outbox::purge_customer(conn, customer.id, now)?;
+    for identifier in &identifiers {
+        outbox::cancel_pending_to(conn, dealer_id, identifier.as_str(), now)?;
+        outbox::purge_recipient(conn, dealer_id, identifier.as_str(), now)?;
+    }
+    let masked: Vec<String> = identifiers.iter().map(Identifier::masked).collect();
+    events::redact_masked_lookups(conn, dealer_id, &masked)?;
 
     // History stays, de-identified; then what happened now.
     events::redact_customer(conn, customer.id)?;

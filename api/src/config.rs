@@ -13,6 +13,7 @@ use rand::RngCore;
 use crate::auth::keys::{JwtSettings, MIN_SECRET_BYTES};
 use crate::auth::Role;
 use crate::notify::{DeliverySettings, NotifySettings};
+use crate::service::pi::SmsPolicy;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -164,6 +165,40 @@ pub struct Settings {
     /// The wait after a first failed delivery; it doubles each time, up to an hour.
     #[arg(long, env = "POPIA_OUTBOX_BACKOFF", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
     pub outbox_backoff: Duration,
+    /// Reverse proxies (comma-separated CIDRs) whose `Forwarded` / `X-Forwarded-For` name the
+    /// client; from any other peer those headers are ignored.
+    #[arg(
+        long,
+        env = "POPIA_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Countries (ISO 3166 codes, comma-separated) whose mobiles may be sent a code by SMS.
+    #[arg(
+        long,
+        env = "POPIA_SMS_COUNTRIES",
+        value_delimiter = ',',
+        default_value = "ZA",
+        global = true
+    )]
+    pub sms_countries: Vec<String>,
+    /// Codes one dealer may send by SMS in an hour (a stop to SMS pumping).
+    #[arg(
+        long,
+        env = "POPIA_SMS_PER_DEALER_HOUR",
+        default_value_t = 200,
+        global = true
+    )]
+    pub sms_per_dealer_hour: u32,
+    /// A bearer token `/metrics` requires; unset: `/metrics` is open on the bind address.
+    #[arg(
+        long,
+        env = "POPIA_METRICS_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
 }
 
 /// Everything the service needs to start, resolved and checked.
@@ -178,6 +213,15 @@ pub struct Config {
     pub brand: String,
     pub public_url: Option<String>,
     pub notify: NotifySettings,
+    pub guards: Guards,
+}
+
+/// What guards the public endpoints and the operations ones.
+#[derive(Debug, Clone, Default)]
+pub struct Guards {
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub sms: SmsPolicy,
+    pub metrics_token: Option<String>,
 }
 
 /// Where the JWT secret came from, for the start-up log.
@@ -228,6 +272,19 @@ impl Settings {
                     base_backoff: self.outbox_backoff,
                     ..DeliverySettings::default()
                 },
+            },
+            guards: Guards {
+                trusted_proxies: self.trusted_proxies.clone(),
+                sms: SmsPolicy {
+                    countries: self
+                        .sms_countries
+                        .iter()
+                        .map(|c| c.trim().to_ascii_uppercase())
+                        .filter(|c| !c.is_empty())
+                        .collect(),
+                    per_dealer_per_hour: self.sms_per_dealer_hour,
+                },
+                metrics_token: self.metrics_token.clone().filter(|t| !t.is_empty()),
             },
         };
         config.secure_files()?;

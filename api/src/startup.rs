@@ -14,15 +14,18 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{KeyedHasher, Keys};
 use crate::config::Config;
 use crate::db::{self, Pool};
+use crate::http::client_address::TrustedProxies;
 use crate::http::fallback::{self, RouteTable};
 use crate::http::idempotency::idempotency;
 use crate::http::openapi;
+use crate::http::ops::MetricsToken;
 use crate::http::problem::ApiError;
 use crate::notify::worker::{OutboxMetrics, Worker, WorkerHandle};
 use crate::notify::Branding;
 use crate::observability::metrics::Metrics;
 use crate::observability::middleware::observe;
 use crate::service;
+use crate::service::pi::Sender;
 
 pub struct Application {
     port: u16,
@@ -77,7 +80,23 @@ impl Application {
                 retention: config.notify.retention,
             },
         );
-        let server = server(listener, pool, keys, hasher, metrics, branding)?;
+        let sender = Sender::new(
+            hasher.clone(),
+            branding.clone(),
+            config.guards.sms.clone(),
+            metrics.registry(),
+        )?;
+        let shared = Shared {
+            pool,
+            keys,
+            hasher,
+            metrics,
+            branding,
+            sender,
+            proxies: TrustedProxies(config.guards.trusted_proxies.clone()),
+            metrics_token: MetricsToken(config.guards.metrics_token.clone()),
+        };
+        let server = server(listener, shared)?;
         Ok(Application {
             port,
             server,
@@ -100,22 +119,30 @@ impl Application {
     }
 }
 
-fn server(
-    listener: TcpListener,
+/// What every request may use, shared by the server's workers.
+struct Shared {
     pool: Pool,
     keys: Keys,
     hasher: KeyedHasher,
     metrics: Metrics,
     branding: Branding,
-) -> anyhow::Result<Server> {
+    sender: Sender,
+    proxies: TrustedProxies,
+    metrics_token: MetricsToken,
+}
+
+fn server(listener: TcpListener, shared: Shared) -> anyhow::Result<Server> {
     let document = openapi::document();
     let yaml = web::Data::new(openapi::to_yaml(&document));
     let routes = web::Data::new(RouteTable::from_document(&document));
-    let metrics = web::Data::new(metrics);
-    let branding = web::Data::new(branding);
-    let hasher = web::Data::new(hasher);
-    let pool = web::Data::new(pool);
-    let keys = web::Data::new(keys);
+    let metrics = web::Data::new(shared.metrics);
+    let branding = web::Data::new(shared.branding);
+    let hasher = web::Data::new(shared.hasher);
+    let pool = web::Data::new(shared.pool);
+    let keys = web::Data::new(shared.keys);
+    let sender = web::Data::new(shared.sender);
+    let proxies = web::Data::new(shared.proxies);
+    let metrics_token = web::Data::new(shared.metrics_token);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(pool.clone())
@@ -123,6 +150,9 @@ fn server(
             .app_data(metrics.clone())
             .app_data(branding.clone())
             .app_data(hasher.clone())
+            .app_data(sender.clone())
+            .app_data(proxies.clone())
+            .app_data(metrics_token.clone())
             .app_data(routes.clone())
             .app_data(yaml.clone())
             .app_data(

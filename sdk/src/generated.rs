@@ -1356,6 +1356,34 @@ this is the last page.*/
             Default::default()
         }
     }
+    ///One staff read of a customer record: who and when (never what they saw).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CustomerRead {
+        pub at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub role: ::std::string::String,
+        pub sub: ::std::string::String,
+    }
+    impl CustomerRead {
+        pub fn builder() -> builder::CustomerRead {
+            Default::default()
+        }
+    }
+    ///A page of a record's reads, oldest first.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct CustomerReadPage {
+        pub items: ::std::vec::Vec<CustomerRead>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub next: ::std::option::Option<::std::string::String>,
+        /**For a withdrawn customer: how many reads the record had when consent was withdrawn
+(who read it, and when, is not kept after that).*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reads_before_withdrawal: ::std::option::Option<i64>,
+    }
+    impl CustomerReadPage {
+        pub fn builder() -> builder::CustomerReadPage {
+            Default::default()
+        }
+    }
     ///A dealership using the gateway.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Dealer {
@@ -4008,6 +4036,166 @@ earlier, and that entry is all that remains of them.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct CustomerRead {
+            at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            role: ::std::result::Result<::std::string::String, ::std::string::String>,
+            sub: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for CustomerRead {
+            fn default() -> Self {
+                Self {
+                    at: Err("no value supplied for at".to_string()),
+                    role: Err("no value supplied for role".to_string()),
+                    sub: Err("no value supplied for sub".to_string()),
+                }
+            }
+        }
+        impl CustomerRead {
+            pub fn at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.at = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for at: {e}"));
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role: {e}")
+                    });
+                self
+            }
+            pub fn sub<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sub = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sub: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CustomerRead> for super::CustomerRead {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CustomerRead,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    at: value.at?,
+                    role: value.role?,
+                    sub: value.sub?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CustomerRead> for CustomerRead {
+            fn from(value: super::CustomerRead) -> Self {
+                Self {
+                    at: Ok(value.at),
+                    role: Ok(value.role),
+                    sub: Ok(value.sub),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CustomerReadPage {
+            items: ::std::result::Result<
+                ::std::vec::Vec<super::CustomerRead>,
+                ::std::string::String,
+            >,
+            next: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            reads_before_withdrawal: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CustomerReadPage {
+            fn default() -> Self {
+                Self {
+                    items: Err("no value supplied for items".to_string()),
+                    next: Ok(Default::default()),
+                    reads_before_withdrawal: Ok(Default::default()),
+                }
+            }
+        }
+        impl CustomerReadPage {
+            pub fn items<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::CustomerRead>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.items = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for items: {e}")
+                    });
+                self
+            }
+            pub fn next<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for next: {e}")
+                    });
+                self
+            }
+            pub fn reads_before_withdrawal<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reads_before_withdrawal = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for reads_before_withdrawal: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CustomerReadPage> for super::CustomerReadPage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CustomerReadPage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    items: value.items?,
+                    next: value.next?,
+                    reads_before_withdrawal: value.reads_before_withdrawal?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CustomerReadPage> for CustomerReadPage {
+            fn from(value: super::CustomerReadPage) -> Self {
+                Self {
+                    items: Ok(value.items),
+                    next: Ok(value.next),
+                    reads_before_withdrawal: Ok(value.reads_before_withdrawal),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Dealer {
             created_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
@@ -5873,7 +6061,8 @@ let response = client.healthz()
     pub fn healthz(&self) -> builder::Healthz<'_> {
         builder::Healthz::new(self)
     }
-    /**Prometheus metrics: request counts and latencies per route
+    /**Prometheus metrics: request counts and latencies per route, outbox depth, SMS budget hits.
+Needs `Authorization: Bearer <POPIA_METRICS_TOKEN>` when that is set
 
 Sends a `GET` request to `/metrics`
 
@@ -6120,6 +6309,29 @@ let response = client.customer_history()
 ```*/
     pub fn customer_history(&self) -> builder::CustomerHistory<'_> {
         builder::CustomerHistory::new(self)
+    }
+    /**Who read this customer record and when (POPIA s19: a safeguard the dealer can show). Every
+staff read counts: the record, a search that showed it, its history. Kept for
+`POPIA_RETENTION_DAYS`; a withdrawn customer's reads are kept only as a count
+
+Sends a `GET` request to `/v1/dealers/{dealer}/customers/{id}/reads`
+
+Arguments:
+- `dealer`: The dealer's id
+- `id`: The core customer id
+- `after`: The `next` cursor of the previous page.
+- `limit`: Page size, 1 to 1000 (default 100).
+```ignore
+let response = client.customer_reads()
+    .dealer(dealer)
+    .id(id)
+    .after(after)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    pub fn customer_reads(&self) -> builder::CustomerReads<'_> {
+        builder::CustomerReads::new(self)
     }
     /**Withdraw a customer's consent to process (a customer who phoned in): this record is
 de-identified (names, email, mobile and consent source cleared, both consents false, the id
@@ -6488,6 +6700,13 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => Ok(ResponseValue::stream(response)),
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -8497,6 +8716,169 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::customer_reads`]
+
+[`Client::customer_reads`]: super::Client::customer_reads*/
+    #[derive(Debug, Clone)]
+    pub struct CustomerReads<'a> {
+        client: &'a super::Client,
+        dealer: Result<::std::string::String, String>,
+        id: Result<i64, String>,
+        after: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<::std::num::NonZeroU64>, String>,
+    }
+    impl<'a> CustomerReads<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                dealer: Err("dealer was not initialized".to_string()),
+                id: Err("id was not initialized".to_string()),
+                after: Ok(None),
+                limit: Ok(None),
+            }
+        }
+        pub fn dealer<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.dealer = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for dealer failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self
+        }
+        pub fn after<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.after = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for after failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::num::NonZeroU64>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: num :: NonZeroU64` for limit failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/v1/dealers/{dealer}/customers/{id}/reads`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::CustomerReadPage>, Error<types::Problem>> {
+            let Self { client, dealer, id, after, limit } = self;
+            let dealer = dealer.map_err(Error::InvalidRequest)?;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let after = after.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/v1/dealers/{}/customers/{}/reads", client.baseurl, encode_path(&
+                dealer.to_string()), encode_path(& id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("after", &after))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "customer_reads",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::withdraw_consent`]
 
 [`Client::withdraw_consent`]: super::Client::withdraw_consent*/
@@ -10140,6 +10522,13 @@ pub mod builder {
                         ),
                     )
                 }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -10458,6 +10847,13 @@ pub mod builder {
                     )
                 }
                 422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

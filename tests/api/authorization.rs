@@ -30,7 +30,7 @@ fn class_of(operation_id: &str) -> Option<Class> {
         "get_dealer" => ReadDealer,
         "create_customer" | "list_customers" | "get_customer" | "amend_customer"
         | "withdraw_consent" | "customer_history" | "dealer_history" | "create_lead"
-        | "get_lead" | "update_lead" | "list_notifications" => DealerData,
+        | "get_lead" | "update_lead" | "list_notifications" | "customer_reads" => DealerData,
         "list_blacklist_emails" | "list_blacklist_mobiles" | "check_blacklist" => Blacklists,
         "list_blacklist_pulls" => BlacklistPulls,
         "pi_lookup"

@@ -10,6 +10,7 @@ mod dealers;
 mod errors;
 mod faults;
 mod files;
+mod hardening;
 mod helpers;
 mod history;
 mod idempotency;

@@ -317,6 +317,17 @@ async fn every_operation_through_the_sdk() {
         .unwrap()
         .into_inner();
     assert!(!one.items.is_empty());
+    // Who read Naledi's record before she withdrew: only the count is kept.
+    let reads = staff
+        .customer_reads()
+        .dealer(DEALER)
+        .id(naledi.id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(reads.items.is_empty());
+    assert!(reads.reads_before_withdrawal.is_some());
     let queued: Vec<types::Notification> = popia_sdk::paging::notifications(&staff, DEALER, None)
         .try_collect()
         .await

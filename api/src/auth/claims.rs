@@ -56,6 +56,7 @@ pub struct PiClaim {
 /// (an outside identity provider may send `aud` as a list, so it is not read here).
 #[derive(Debug, Clone, Deserialize)]
 pub struct VerifiedClaims {
+    pub iss: String,
     pub sub: String,
     /// Checked by the validator; kept so a spent subject token is remembered only as long as
     /// it could still be used.

@@ -208,6 +208,18 @@ pub fn lock_dealer_feed(conn: &mut DbConnection, dealer_id: &str) -> QueryResult
     Ok(())
 }
 
+/// Serialises the transactions that name `key` (one identifier's sends, one verification's
+/// attempts) on PostgreSQL, without the dealer's lock that staff writes wait on. SQLite already
+/// serialises every writer.
+pub fn lock_key(conn: &mut DbConnection, key: &str) -> QueryResult<()> {
+    if let DbConnection::Pg(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<Text, _>(key)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
 #[derive(diesel::QueryableByName)]
 struct ClaimedId {
     #[diesel(sql_type = diesel::sql_types::BigInt)]

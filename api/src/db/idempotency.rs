@@ -31,6 +31,15 @@ pub fn reference(kind: &str, id: impl std::fmt::Display) -> String {
     format!("{kind}:{id}")
 }
 
+/// How many keys `scope` created since `since`.
+pub fn count_for(conn: &mut DbConnection, scope: &str, since: NaiveDateTime) -> QueryResult<i64> {
+    keys::table
+        .filter(keys::scope.eq(scope))
+        .filter(keys::created_at.gt(since))
+        .count()
+        .get_result(conn)
+}
+
 /// Claims `(scope, key)` for a new request; returns the existing record when the key is taken.
 pub fn claim(conn: &mut DbConnection, row: &KeyRow) -> QueryResult<Option<KeyRow>> {
     match diesel::insert_into(keys::table).values(row).execute(conn) {

@@ -3,6 +3,7 @@
 pub mod backend;
 pub mod blacklist_pulls;
 pub mod blacklists;
+pub mod customer_reads;
 pub mod customers;
 pub mod dealers;
 pub mod events;

@@ -323,6 +323,20 @@ pub fn list(
     Ok(Page::from_overfetch(query.load(conn)?, limit))
 }
 
+/// How many SMS the dealer's messages since `since` were (one-time codes are the only ones).
+pub fn sms_sent_since(
+    conn: &mut DbConnection,
+    dealer: &str,
+    since: NaiveDateTime,
+) -> QueryResult<i64> {
+    outbox::table
+        .filter(outbox::dealer_id.eq(dealer))
+        .filter(outbox::channel.eq("sms"))
+        .filter(outbox::created_at.gt(since))
+        .count()
+        .get_result(conn)
+}
+
 /// Messages per status, for the depth gauge.
 pub fn depth(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
     outbox::table

@@ -181,6 +181,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    failed_codes (id) {
+        id -> BigInt,
+        dealer_id -> Text,
+        identifier_key -> Text,
+        failed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    customer_reads (id) {
+        id -> BigInt,
+        dealer_id -> Text,
+        customer_id -> BigInt,
+        actor_role -> Text,
+        actor_sub -> Text,
+        read_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    withdrawn_read_counts (customer_id) {
+        customer_id -> BigInt,
+        reads -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     dealers,
     customers,
@@ -194,5 +221,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     blacklist_mobiles,
     blacklist_pulls,
     idempotency_keys,
-    spent_subjects
+    spent_subjects,
+    failed_codes,
+    customer_reads,
+    withdrawn_read_counts
 );

@@ -1,7 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{spent_subjects, verifications};
+use super::schema::{failed_codes, spent_subjects, verifications};
 use super::DbConnection;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -146,6 +146,44 @@ pub fn subject_spent(conn: &mut DbConnection, sub_key: &str) -> QueryResult<bool
 }
 
 /// Deletes verifications that expired before `before` (kept that long to count sends).
+/// Counts a wrong code against the identifier (across its verifications).
+pub fn record_failure(
+    conn: &mut DbConnection,
+    dealer: &str,
+    identifier_key: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(failed_codes::table)
+        .values((
+            failed_codes::dealer_id.eq(dealer),
+            failed_codes::identifier_key.eq(identifier_key),
+            failed_codes::failed_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// When the identifier's wrong codes since `since` were entered, oldest first.
+pub fn failures_since(
+    conn: &mut DbConnection,
+    dealer: &str,
+    identifier_key: &str,
+    since: NaiveDateTime,
+) -> QueryResult<Vec<NaiveDateTime>> {
+    failed_codes::table
+        .filter(failed_codes::dealer_id.eq(dealer))
+        .filter(failed_codes::identifier_key.eq(identifier_key))
+        .filter(failed_codes::failed_at.gt(since))
+        .select(failed_codes::failed_at)
+        .order(failed_codes::failed_at.asc())
+        .load(conn)
+}
+
+/// Forgets wrong codes entered before `before`.
+pub fn purge_failures(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(failed_codes::table.filter(failed_codes::failed_at.lt(before))).execute(conn)
+}
+
 /// Spent subjects go as soon as their tokens would have expired.
 pub fn purge_expired(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
     let spent = diesel::delete(spent_subjects::table.filter(spent_subjects::expires_at.lt(before)))

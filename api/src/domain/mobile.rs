@@ -51,6 +51,13 @@ impl Mobile {
         Ok(Mobile(number.format().mode(Mode::E164).to_string()))
     }
 
+    /// The ISO 3166 code of the number's country (`ZA`), when the numbering plan names one.
+    pub fn country(&self) -> Option<String> {
+        let number = phonenumber::parse(None, &self.0).ok()?;
+        let id = number.country().id()?;
+        Some(id.as_ref().to_owned())
+    }
+
     /// Wraps a value read back from storage, where only parsed values are written.
     pub fn from_stored(value: String) -> Self {
         Mobile(value)
@@ -85,6 +92,17 @@ impl fmt::Debug for Mobile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_number_knows_its_country() {
+        assert_eq!(
+            Mobile::parse("083 656 7788").unwrap().country().as_deref(),
+            Some("ZA")
+        );
+        // A UK-plan number (the metadata may name a Crown dependency): anything but ZA.
+        let uk = Mobile::parse("+44 7911 123456").unwrap().country();
+        assert!(uk.as_deref().is_some_and(|c| c != "ZA"), "{uk:?}");
+    }
 
     #[test]
     fn every_written_form_is_the_same_number() {

@@ -221,8 +221,9 @@ pub async fn list_customers(
         mobile: parsed_optional("mobile", query.mobile.as_deref(), Mobile::parse)?
             .map(Mobile::into_inner),
     };
+    let reader = principal.actor();
     let page = db::run(&pool, move |conn| {
-        service::search(conn, &dealer, &filter, after, limit)
+        service::search(conn, &dealer, &filter, after, limit, &reader)
     })
     .await?;
     Ok(web::Json(CustomerPage::from(Page::from_rows(
@@ -248,11 +249,82 @@ pub async fn get_customer(
 ) -> Result<HttpResponse, ApiError> {
     let (dealer, id) = path.into_inner();
     let dealer = principal.authorize(Capability::DealerData, &dealer)?;
+    let reader = principal.actor();
     let (customer, leads) = db::run(&pool, move |conn| {
-        service::get_with_leads(conn, &dealer, id)
+        service::get_with_leads(conn, &dealer, id, &reader)
     })
     .await?;
     Ok(with_etag(customer, leads))
+}
+
+/// One staff read of a customer record: who and when (never what they saw).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CustomerRead {
+    pub role: String,
+    pub sub: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A page of a record's reads.
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReadsQuery {
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+}
+
+/// A page of a record's reads, oldest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CustomerReadPage {
+    pub items: Vec<CustomerRead>,
+    pub next: Option<String>,
+    /// For a withdrawn customer: how many reads the record had when consent was withdrawn
+    /// (who read it, and when, is not kept after that).
+    pub reads_before_withdrawal: Option<i64>,
+}
+
+/// Who read this customer record and when (POPIA s19: a safeguard the dealer can show). Every
+/// staff read counts: the record, a search that showed it, its history. Kept for
+/// `POPIA_RETENTION_DAYS`; a withdrawn customer's reads are kept only as a count.
+#[utoipa::path(
+    operation_id = "customer_reads",
+    tag = "customers",
+    params(("dealer" = String, Path, description = "The dealer's id"),
+           ("id" = i64, Path, description = "The core customer id"), ReadsQuery),
+    responses((status = 200, description = "A page of reads", body = CustomerReadPage)),
+)]
+#[get("/v1/dealers/{dealer}/customers/{id}/reads")]
+pub async fn customer_reads(
+    principal: Principal,
+    pool: web::Data<Pool>,
+    path: web::Path<(String, i64)>,
+    query: ValidQuery<ReadsQuery>,
+) -> Result<web::Json<CustomerReadPage>, ApiError> {
+    let (dealer, id) = path.into_inner();
+    let dealer = principal.authorize(Capability::DealerData, &dealer)?;
+    let (after, limit) = pagination::bounds(query.0.after.as_deref(), query.0.limit)?;
+    let (page, reads_before_withdrawal) = db::run(&pool, move |conn| {
+        service::reads(conn, &dealer, id, after, limit)
+    })
+    .await?;
+    let page = Page::from_rows(
+        page,
+        |r| r.id,
+        |r| CustomerRead {
+            role: r.actor_role,
+            sub: r.actor_sub,
+            at: r.read_at.and_utc(),
+        },
+    );
+    Ok(web::Json(CustomerReadPage {
+        items: page.items,
+        next: page.next,
+        reads_before_withdrawal,
+    }))
 }
 
 /// New values for a customer; absent fields stay as they are. Consent to process can be given

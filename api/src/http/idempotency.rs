@@ -1,8 +1,15 @@
 //! `Idempotency-Key` on POST (Stripe's semantics): the first response to a key is stored for 24
 //! hours and replayed to a retry of the same request (`Idempotent-Replayed: true`); the same key
 //! with another request is 422; a retry while the first is still running is 409. Responses that
-//! are worth retrying (5xx, 429) are not stored, so the retry runs again. Keys are per caller
-//! (the token's role and subject; the client address for the public /pi verification calls).
+//! are worth retrying (5xx, 429) or that only say who may not (401, 403, 404) are not stored.
+//!
+//! A key belongs to its caller: a verified token's issuer, role, subject and dealers (never the
+//! subject alone: the CLI's default `sub` is the same for every dealer), and only for a dealer
+//! the token covers; without a token, only the public "send me a code" call has keys, per client
+//! address. Nothing is read or stored before that: another caller's key is just a new key, and
+//! an anonymous POST elsewhere goes straight to its handler (401). Each caller may hold a
+//! bounded number of keys a day.
+//!
 //! The fingerprint is keyed (HMAC), and each stored response records which customers and
 //! verifications it is about, so a withdrawal deletes exactly those. Two kinds of POST are
 //! never stored: code confirmations (their answer is a live credential or a person's record,
@@ -18,15 +25,21 @@ use actix_web::web::Bytes;
 use actix_web::{web, Error, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::StreamExt;
 
+use super::client_address::client_address;
 use super::problem::ApiError;
-use crate::auth::{KeyedHasher, Keys};
+use crate::auth::{KeyedHasher, Keys, Role};
 use crate::db::idempotency::{self as records, reference, KeyRow, DONE, IN_PROGRESS};
 use crate::db::{self, Pool};
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
-/// The largest body the middleware buffers (above every route's own limit).
-const BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// The largest body the middleware buffers: the JSON limit of every replayable route.
+const BODY_LIMIT: usize = super::extract::JSON_LIMIT;
+/// Keys one caller may hold at once (24 hours): a token's, and an anonymous address's.
+pub const KEYS_PER_CALLER: i64 = 100_000;
+pub const KEYS_PER_ADDRESS: i64 = 500;
+/// How long a key is kept (the maintenance purge deletes older ones).
+const KEPT: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 /// A claim older than this whose request never finished (a crashed replica) may be retried.
 const ABANDONED_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
@@ -58,6 +71,9 @@ pub async fn idempotency(
     ) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
+    let Some(caller) = caller(&req, &hasher) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
     let body = match read_body(&mut req).await {
         Ok(body) => body,
         Err(error) => return Ok(req.into_response(error.error_response())),
@@ -67,7 +83,11 @@ pub async fn idempotency(
         req.uri().to_string().as_bytes(),
         &body,
     ]);
-    let (scope, subject_verification) = scope(&req);
+    let Caller {
+        scope,
+        verification: subject_verification,
+        cap,
+    } = caller;
     let row = KeyRow {
         scope,
         key,
@@ -87,6 +107,16 @@ pub async fn idempotency(
         db::run(&pool, move |conn| {
             let existing = records::claim(conn, &row)?;
             match existing {
+                // A new key past the caller's cap: given back, and refused.
+                None if records::count_for(conn, &row.scope, row.created_at - KEPT)? > cap => {
+                    records::release(conn, &row.scope, &row.key)?;
+                    Err(ApiError::TooManyRequests {
+                        detail: format!(
+                            "more than {cap} Idempotency-Keys in 24 hours; retry later"
+                        ),
+                        retry_after: 3600,
+                    })
+                }
                 // Abandoned by a replica that died mid-request: take it over.
                 Some(old)
                     if old.status == IN_PROGRESS
@@ -155,7 +185,14 @@ pub async fn idempotency(
     let bytes = actix_web::body::to_bytes(response.into_body())
         .await
         .map_err(|_| ApiError::internal(anyhow::anyhow!("cannot read a response body")))?;
-    let retry_worthy = status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS;
+    let retry_worthy = status.is_server_error()
+        || [
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::FORBIDDEN,
+            StatusCode::NOT_FOUND,
+        ]
+        .contains(&status);
     let stored = {
         let (scope, key, body) = (row.scope.clone(), row.key.clone(), bytes.to_vec());
         db::run(&pool, move |conn| {
@@ -206,9 +243,18 @@ fn replay(old: KeyRow) -> HttpResponse {
     response.body(old.response_body.unwrap_or_default())
 }
 
-/// Whose key it is: the verified token's role and subject, or the client address; and, for a
-/// data subject signed in through /pi, the verification their token came from.
-fn scope(req: &ServiceRequest) -> (String, Option<String>) {
+/// Whose keys a request uses, and how many they may hold.
+struct Caller {
+    scope: String,
+    /// For a data subject signed in through /pi: the verification their token came from.
+    verification: Option<String>,
+    cap: i64,
+}
+
+/// The caller of a keyed request, or None when the request gets no idempotency: no valid token
+/// (except the public "send me a code" call), or a dealer the token does not cover (the handler
+/// answers 404 as ever).
+fn caller(req: &ServiceRequest, hasher: &KeyedHasher) -> Option<Caller> {
     let claims = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -216,24 +262,36 @@ fn scope(req: &ServiceRequest) -> (String, Option<String>) {
         .and_then(|v| v.strip_prefix("Bearer "))
         .zip(req.app_data::<web::Data<Keys>>())
         .and_then(|(token, keys)| keys.verify(token.trim()).ok());
-    match claims {
-        Some(claims) => {
-            let verification = claims.sub.strip_prefix("pi:").map(str::to_owned);
-            (
-                format!("{}:{}", claims.role.as_str(), claims.sub),
-                verification,
-            )
-        }
-        None => (
-            format!(
-                "anon:{}",
-                req.peer_addr()
-                    .map(|a| a.ip().to_string())
-                    .unwrap_or_default()
-            ),
-            None,
-        ),
+    let dealer = dealer_of(req.path());
+    let Some(claims) = claims else {
+        let public = dealer.is_some() && req.path().ends_with("/pi/verifications");
+        return public.then(|| Caller {
+            // The address as a keyed hash, as the send limits keep it.
+            scope: format!("anon:{}", hasher.client(&client_address(req.request()))),
+            verification: None,
+            cap: KEYS_PER_ADDRESS,
+        });
+    };
+    let covered = claims.role == Role::Admin
+        || dealer
+            .as_ref()
+            .is_some_and(|d| claims.dealers.iter().any(|c| c == d));
+    if !covered {
+        return None;
     }
+    let mut dealers = claims.dealers.clone();
+    dealers.sort();
+    Some(Caller {
+        scope: format!(
+            "{}|{}|{}|{}",
+            claims.iss,
+            claims.role.as_str(),
+            claims.sub,
+            dealers.join(",")
+        ),
+        verification: claims.sub.strip_prefix("pi:").map(str::to_owned),
+        cap: KEYS_PER_CALLER,
+    })
 }
 
 /// Whether a POST's response may be stored for replay (see the module's comment).

@@ -2,6 +2,7 @@
 //! OpenAPI document.
 
 pub mod blacklists;
+pub mod client_address;
 pub mod customers;
 pub mod dealers;
 pub mod extract;
@@ -32,6 +33,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(customers::get_customer)
         .service(customers::amend_customer)
         .service(customers::withdraw_consent)
+        .service(customers::customer_reads)
         .service(history::customer_history)
         .service(history::dealer_history)
         .service(leads::create_lead)

@@ -1,8 +1,9 @@
-use actix_web::{get, web, HttpResponse};
+use actix_web::http::header;
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::problem::ApiError;
+use super::problem::{ApiError, Problem};
 use crate::db::{self, Pool};
 use crate::observability::metrics::Metrics;
 
@@ -44,15 +45,54 @@ pub async fn readyz(pool: web::Data<Pool>) -> Result<web::Json<Health>, ApiError
     }
 }
 
-/// Prometheus metrics: request counts and latencies per route.
+/// The bearer token `/metrics` requires (`POPIA_METRICS_TOKEN`); none: open on the bind address.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsToken(pub Option<String>);
+
+impl MetricsToken {
+    fn admits(&self, req: &HttpRequest) -> bool {
+        let Some(expected) = &self.0 else {
+            return true;
+        };
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default()
+            .trim();
+        // Constant time: the comparison must not tell how much of a guess was right.
+        given.len() == expected.len()
+            && given
+                .bytes()
+                .zip(expected.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
+/// Prometheus metrics: request counts and latencies per route, outbox depth, SMS budget hits.
+/// Needs `Authorization: Bearer <POPIA_METRICS_TOKEN>` when that is set.
 #[utoipa::path(
     operation_id = "metrics",
     tag = "operations",
-    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")),
+    responses(
+        (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
+        (status = 401, description = "`POPIA_METRICS_TOKEN` is set and the bearer token is not it", body = Problem, content_type = "application/problem+json"),
+    ),
 )]
 #[get("/metrics")]
-pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
-    HttpResponse::Ok()
+pub async fn metrics(
+    req: HttpRequest,
+    metrics: web::Data<Metrics>,
+    token: Option<web::Data<MetricsToken>>,
+) -> Result<HttpResponse, ApiError> {
+    if !token.is_none_or(|t| t.admits(&req)) {
+        return Err(ApiError::Unauthorized(
+            "/metrics needs the metrics bearer token".into(),
+        ));
+    }
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(metrics.render())
+        .body(metrics.render()))
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
+use super::client_address::client_address;
 use super::customers::{
     amendment_request, respond_with_customer, valid_email, valid_mobile, valid_person_name,
     with_etag, AmendCustomer, Customer, WithdrawConsent, Withdrawal,
@@ -21,7 +22,7 @@ use crate::db::{self, Pool};
 use crate::domain::events::Channel;
 use crate::domain::{DealerId, Identifier};
 use crate::notify::Branding;
-use crate::service::pi::{Purpose, Subject};
+use crate::service::pi::{Purpose, Sender, Subject};
 use crate::service::{pi, withdrawal};
 
 /// Exactly one of `email` and `mobile`: the identifier to prove control of.
@@ -132,12 +133,6 @@ fn subject(principal: &Principal, dealer: &str) -> Result<(DealerId, Subject), A
     ))
 }
 
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
-}
-
 fn started(started: pi::VerificationStarted) -> HttpResponse {
     HttpResponse::Accepted().json(VerificationStarted {
         verification_id: started.id,
@@ -159,15 +154,14 @@ fn started(started: pi::VerificationStarted) -> HttpResponse {
     request_body = StartVerification,
     responses(
         (status = 202, description = "A code is on its way (the same answer whether or not the dealer holds the identifier)", body = VerificationStarted),
-        (status = 429, description = "Too many codes sent to this identifier or from this address; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many codes sent to this identifier or from this address, too many wrong codes for it (10 in 24 hours lock it for 24 hours), or the dealer's hourly SMS budget is spent; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[post("/v1/dealers/{dealer}/pi/verifications")]
 pub async fn start_verification(
     req: HttpRequest,
     pool: web::Data<Pool>,
-    hasher: web::Data<KeyedHasher>,
-    branding: web::Data<Branding>,
+    sender: web::Data<Sender>,
     path: web::Path<String>,
     body: ValidJson<StartVerification>,
 ) -> Result<HttpResponse, ApiError> {
@@ -178,8 +172,7 @@ pub async fn start_verification(
     let begun = db::run(&pool, move |conn| {
         pi::start_verification(
             conn,
-            &hasher,
-            &branding,
+            &sender,
             &dealer,
             &identifier,
             &client,
@@ -203,6 +196,7 @@ pub async fn start_verification(
         (status = 200, description = "The code is right", body = SubjectToken),
         (status = 422, description = "A wrong code; the answer says how many attempts are left", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The code expired, was used, or too many wrong codes were tried", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes for this identifier (10 in 24 hours lock it for 24 hours); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[post("/v1/dealers/{dealer}/pi/verifications/{verification_id}/confirm")]
@@ -338,7 +332,7 @@ pub async fn pi_amend(
     request_body = StartVerification,
     responses(
         (status = 202, description = "A code is on its way to the new value", body = VerificationStarted),
-        (status = 429, description = "Too many codes sent to this identifier or from this address; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many codes sent to this identifier or from this address, too many wrong codes for it (10 in 24 hours lock it for 24 hours), or the dealer's hourly SMS budget is spent; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[post("/v1/dealers/{dealer}/pi/records/{customer_id}/identifier-changes")]
@@ -346,8 +340,7 @@ pub async fn pi_start_identifier_change(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<Pool>,
-    hasher: web::Data<KeyedHasher>,
-    branding: web::Data<Branding>,
+    sender: web::Data<Sender>,
     path: web::Path<(String, i64)>,
     body: ValidJson<StartVerification>,
 ) -> Result<HttpResponse, ApiError> {
@@ -359,8 +352,7 @@ pub async fn pi_start_identifier_change(
     let begun = db::run(&pool, move |conn| {
         pi::start_verification(
             conn,
-            &hasher,
-            &branding,
+            &sender,
             &dealer,
             &identifier,
             &client,
@@ -394,6 +386,7 @@ pub async fn pi_start_identifier_change(
         (status = 200, description = "The record with its new email or mobile", body = Customer),
         (status = 409, description = "The new email or mobile is on the dealer's blacklist", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The code expired, was used, or too many wrong codes were tried", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes for this identifier (10 in 24 hours lock it for 24 hours); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A wrong code; the answer says how many attempts are left", body = Problem, content_type = "application/problem+json"),
     ),
 )]

@@ -23,7 +23,7 @@ pub async fn observe(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
     let request_id = incoming_request_id(&req).unwrap_or_else(new_request_id);
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
 
@@ -58,6 +58,14 @@ pub async fn observe(
         response.headers_mut().insert(REQUEST_ID, value);
     }
     Ok(response)
+}
+
+/// The method as a metrics label, from a fixed set: any other (an extension method a client
+/// makes up) would start a new series per request, unauthenticated.
+fn method_label(method: &actix_web::http::Method) -> String {
+    const KNOWN: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+    let name = method.as_str();
+    if KNOWN.contains(&name) { name } else { "OTHER" }.to_owned()
 }
 
 /// A caller's request id is kept only if it is short and plain, so it cannot inject into logs.

@@ -1,3 +1,4 @@
+use crate::db::customer_reads::{self, ReadRow};
 use crate::db::customers::{self as table, CustomerFilter, CustomerRow, NewCustomerRow};
 use crate::db::leads::{self, LeadRow};
 use crate::db::{self, blacklists, events, DbConnection, Page};
@@ -65,25 +66,48 @@ pub fn create(
 }
 
 /// One customer of the dealer, with its leads.
+/// One record with its leads, read by staff: the read is recorded (who, when, which record).
 pub fn get_with_leads(
     conn: &mut DbConnection,
     dealer: &DealerId,
     id: i64,
+    reader: &Actor,
 ) -> Result<(CustomerRow, Vec<LeadRow>), ApiError> {
     let customer =
         table::find(conn, dealer.as_str(), id)?.ok_or_else(|| ApiError::not_found("customer"))?;
     let leads = leads::for_customer(conn, customer.id)?;
+    customer_reads::record(conn, dealer.as_str(), &[customer.id], reader, db::now())?;
     Ok((customer, leads))
 }
 
+/// Staff search; every record it shows counts as read.
 pub fn search(
     conn: &mut DbConnection,
     dealer: &DealerId,
     filter: &CustomerFilter,
     after: i64,
     limit: i64,
+    reader: &Actor,
 ) -> Result<Page<CustomerRow>, ApiError> {
-    Ok(table::list(conn, dealer.as_str(), filter, after, limit)?)
+    let page = table::list(conn, dealer.as_str(), filter, after, limit)?;
+    let ids: Vec<i64> = page.items.iter().map(|c| c.id).collect();
+    customer_reads::record(conn, dealer.as_str(), &ids, reader, db::now())?;
+    Ok(page)
+}
+
+/// Who read a record and when, oldest first; for a withdrawn record only how many reads it had
+/// by then (the second value).
+pub fn reads(
+    conn: &mut DbConnection,
+    dealer: &DealerId,
+    id: i64,
+    after: i64,
+    limit: i64,
+) -> Result<(Page<ReadRow>, Option<i64>), ApiError> {
+    table::find(conn, dealer.as_str(), id)?.ok_or_else(|| ApiError::not_found("customer"))?;
+    let page = customer_reads::page(conn, id, after, limit)?;
+    let at_withdrawal = customer_reads::count_at_withdrawal(conn, id)?;
+    Ok((page, at_withdrawal))
 }
 
 /// A blacklisted email or mobile comes back only with fresh consent to process and where it

@@ -1,7 +1,8 @@
 //! Retention (POPIA s14) beyond the outbox: verifications are deleted an hour after they expire
 //! (they are kept that long only to count sends), NOT FOUND alert markers after their day,
-//! idempotency records after 24 hours, and mailbox files after the retention period. The same
-//! background task runs the storage hygiene pass on its own, shorter interval.
+//! idempotency records after 24 hours, wrong codes after 48, and staff reads of records and
+//! mailbox files after the retention period. The same background task runs the storage hygiene
+//! pass on its own, shorter interval.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -9,7 +10,9 @@ use std::time::{Duration, SystemTime};
 use chrono::NaiveDateTime;
 use tokio::time::MissedTickBehavior;
 
-use crate::db::{self, idempotency, lookup_alerts, verifications, DbConnection, Pool};
+use crate::db::{
+    self, customer_reads, idempotency, lookup_alerts, verifications, DbConnection, Pool,
+};
 use crate::notify::transport;
 use crate::service::storage_hygiene;
 
@@ -22,7 +25,9 @@ pub fn purge(conn: &mut DbConnection, now: NaiveDateTime) -> diesel::QueryResult
     let verifications = verifications::purge_expired(conn, now - grace)?;
     let alerts = lookup_alerts::purge_before(conn, now.date())?;
     let keys = idempotency::purge_before(conn, now - chrono::Duration::hours(24))?;
-    Ok(verifications + alerts + keys)
+    // Wrong codes count for a day and lock for a day after the last of them.
+    let failures = verifications::purge_failures(conn, now - chrono::Duration::hours(48))?;
+    Ok(verifications + alerts + keys + failures)
 }
 
 /// What the background task does, and how often.
@@ -58,7 +63,10 @@ async fn purge_all(pool: &Pool, schedule: &Schedule) {
     let pool = pool.clone();
     let (mailbox, retention) = (schedule.mailbox_dir.clone(), schedule.retention);
     let result = tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize)> {
-        let rows = purge(&mut *pool.get()?, db::now())?;
+        let mut conn = pool.get()?;
+        let now = db::now();
+        let reads_before = now - chrono::Duration::from_std(retention).unwrap_or_default();
+        let rows = purge(&mut conn, now)? + customer_reads::purge_before(&mut conn, reads_before)?;
         let older_than = SystemTime::now()
             .checked_sub(retention)
             .unwrap_or(SystemTime::UNIX_EPOCH);

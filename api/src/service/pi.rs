@@ -11,7 +11,7 @@ use crate::auth::{KeyedHasher, Keys};
 use crate::db::customers::CustomerRow;
 use crate::db::leads::LeadRow;
 use crate::db::verifications::{self, VerificationRow, IDENTIFIER_CHANGE, SUBJECT};
-use crate::db::{self, blacklists, customers, events, leads, lookup_alerts, DbConnection};
+use crate::db::{self, backend, blacklists, customers, events, leads, lookup_alerts, DbConnection};
 use crate::domain::events::{Actor, Channel, EventKind, FieldChange, NewEvent};
 use crate::domain::{DealerId, Identifier};
 use crate::http::problem::ApiError;
@@ -28,6 +28,127 @@ pub const SUBJECT_TTL: Duration = Duration::from_secs(15 * 60);
 pub const SENDS_PER_IDENTIFIER: (usize, Duration) = (3, Duration::from_secs(15 * 60));
 /// Sends from one client address, across dealers: at most this many per window.
 pub const SENDS_PER_CLIENT: (usize, Duration) = (20, Duration::from_secs(60 * 60));
+/// Wrong codes for one identifier, across its verifications, that lock it...
+pub const FAILURES_TO_LOCK: usize = 10;
+/// ...when entered within this window; the lock then lasts as long again from the last of them.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Which mobiles may be texted a code, and how many codes one dealer may text in an hour: the
+/// stops to SMS pumping (codes sent to premium or foreign numbers at the dealer's cost).
+#[derive(Debug, Clone)]
+pub struct SmsPolicy {
+    /// ISO 3166 codes (`ZA`).
+    pub countries: Vec<String>,
+    pub per_dealer_per_hour: u32,
+}
+
+impl Default for SmsPolicy {
+    fn default() -> Self {
+        SmsPolicy {
+            countries: vec!["ZA".into()],
+            per_dealer_per_hour: 200,
+        }
+    }
+}
+
+/// What sending a code needs: the keyed hasher, the messages' branding, the SMS policy and the
+/// counter of sends it refused (`sms_budget_exhausted_total{dealer}`).
+#[derive(Clone)]
+pub struct Sender {
+    pub hasher: KeyedHasher,
+    pub branding: Branding,
+    pub sms: SmsPolicy,
+    pub budget_hits: prometheus::IntCounterVec,
+}
+
+impl Sender {
+    pub fn new(
+        hasher: KeyedHasher,
+        branding: Branding,
+        sms: SmsPolicy,
+        registry: &prometheus::Registry,
+    ) -> anyhow::Result<Sender> {
+        let budget_hits = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(
+                "sms_budget_exhausted_total",
+                "Codes not sent by SMS because the dealer's hourly SMS budget was spent",
+            ),
+            &["dealer"],
+        )?;
+        registry.register(Box::new(budget_hits.clone()))?;
+        Ok(Sender {
+            hasher,
+            branding,
+            sms,
+            budget_hits,
+        })
+    }
+
+    /// Refuses a mobile outside the countries codes may be texted to (422 naming `mobile`).
+    fn may_text(&self, mobile: &crate::domain::Mobile) -> Result<(), ApiError> {
+        let country = mobile.country().unwrap_or_default();
+        if self.sms.countries.contains(&country) {
+            return Ok(());
+        }
+        Err(ApiError::field(
+            "mobile",
+            format!(
+                "codes are sent by SMS only to numbers of {}; use an email address",
+                self.sms.countries.join(", ")
+            ),
+        ))
+    }
+
+    /// Refuses a text past the dealer's hourly budget (429), counting and logging it.
+    fn within_budget(
+        &self,
+        conn: &mut DbConnection,
+        dealer: &DealerId,
+        now: NaiveDateTime,
+    ) -> Result<(), ApiError> {
+        let hour = chrono::Duration::hours(1);
+        let sent = db::outbox::sms_sent_since(conn, dealer.as_str(), now - hour)?;
+        if sent < i64::from(self.sms.per_dealer_per_hour) {
+            return Ok(());
+        }
+        self.budget_hits.with_label_values(&[dealer.as_str()]).inc();
+        tracing::warn!(
+            dealer = dealer.as_str(),
+            budget = self.sms.per_dealer_per_hour,
+            "the dealer's hourly SMS budget is spent; codes by SMS are refused for now"
+        );
+        Err(ApiError::TooManyRequests {
+            detail: "too many codes were sent; try again later".into(),
+            retry_after: 3600,
+        })
+    }
+}
+
+/// Refuses an identifier locked by too many wrong codes (the same 429 as the send limits, so
+/// it tells a guesser nothing new): FAILURES_TO_LOCK within FAILURE_WINDOW lock it until
+/// FAILURE_WINDOW after the last of them.
+fn not_locked(
+    conn: &mut DbConnection,
+    dealer: &DealerId,
+    identifier_key: &str,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    let window = chrono(FAILURE_WINDOW);
+    let failures =
+        verifications::failures_since(conn, dealer.as_str(), identifier_key, now - window * 2)?;
+    let locked_until = failures
+        .windows(FAILURES_TO_LOCK)
+        .filter(|run| run[FAILURES_TO_LOCK - 1] - run[0] <= window)
+        .map(|run| run[FAILURES_TO_LOCK - 1] + window)
+        .max();
+    match locked_until {
+        Some(until) if until > now => Err(ApiError::TooManyRequests {
+            detail: "too many codes were sent; try again later".into(),
+            retry_after: (until - now).num_seconds().max(1) as u64,
+        }),
+        _ => Ok(()),
+    }
+}
 
 pub struct VerificationStarted {
     pub id: String,
@@ -92,18 +213,24 @@ pub fn ensure_unspent(
 
 /// Starts a verification: checks the send limits, stores the code's keyed hash and queues the
 /// code to the identifier, in one transaction.
+/// Anonymous callers reach this, so it takes no dealer lock (staff writes wait on that): only
+/// one identifier's own sends are serialised, so that its limit holds across replicas.
 pub fn start_verification(
     conn: &mut DbConnection,
-    hasher: &KeyedHasher,
-    branding: &Branding,
+    sender: &Sender,
     dealer: &DealerId,
     identifier: &Identifier,
     client_address: &str,
     purpose: Purpose,
 ) -> Result<VerificationStarted, ApiError> {
+    let (hasher, branding) = (&sender.hasher, &sender.branding);
+    if let Identifier::Mobile(mobile) = identifier {
+        sender.may_text(mobile)?;
+    }
     let identifier_key = hasher.identifier(identifier);
     let client_key = hasher.client(client_address);
-    db::dealer_transaction(conn, dealer.as_str(), |conn| {
+    db::write_transaction(conn, |conn| {
+        backend::lock_key(conn, &format!("sends:{}:{identifier_key}", dealer.as_str()))?;
         let dealer_row = db::dealers::find(conn, dealer.as_str())?
             .ok_or_else(|| ApiError::not_found("dealer"))?;
         let (purpose, customer_id, requested_by) = match purpose {
@@ -122,6 +249,7 @@ pub fn start_verification(
             }
         };
         let now = db::now();
+        not_locked(conn, dealer, &identifier_key, now)?;
         let (_, identifier_window) = SENDS_PER_IDENTIFIER;
         let sends = verifications::sends_for_identifier(
             conn,
@@ -134,6 +262,9 @@ pub fn start_verification(
         let sends =
             verifications::sends_for_client(conn, &client_key, now - chrono(client_window))?;
         within_limit(&sends, SENDS_PER_CLIENT, now)?;
+        if matches!(identifier, Identifier::Mobile(_)) {
+            sender.within_budget(conn, dealer, now)?;
+        }
 
         let mut random = rand::rng();
         let id = format!("{:032x}", random.random::<u128>());
@@ -194,11 +325,14 @@ fn check_code(
     code: &str,
     belongs: impl FnOnce(&VerificationRow) -> bool,
 ) -> Result<VerificationRow, ApiError> {
-    let checked = db::dealer_transaction(conn, dealer.as_str(), |conn| {
+    // Anonymous too: serialised per verification, not per dealer.
+    let checked = db::write_transaction(conn, |conn| {
+        backend::lock_key(conn, &format!("verification:{verification_id}"))?;
         let row = verifications::find(conn, dealer.as_str(), verification_id)?
             .filter(belongs)
             .ok_or_else(|| ApiError::not_found("verification"))?;
         let now = db::now();
+        not_locked(conn, dealer, &row.identifier_key, now)?;
         if row.used_at.is_some() {
             return Err(ApiError::Gone("this code was already used".into()));
         }
@@ -217,6 +351,7 @@ fn check_code(
             return Ok(Checked::Confirmed(Box::new(row)));
         }
         verifications::record_attempt(conn, &row.id)?;
+        verifications::record_failure(conn, dealer.as_str(), &row.identifier_key, now)?;
         Ok(Checked::Wrong {
             attempts_left: (MAX_ATTEMPTS - row.attempts - 1).max(0) as u32,
         })

@@ -15,8 +15,8 @@ use crate::auth::KeyedHasher;
 use crate::db::customers::{self, CustomerRow};
 use crate::db::idempotency::reference;
 use crate::db::{
-    self, blacklists, events, idempotency, leads, lookup_alerts, outbox, verifications,
-    DbConnection,
+    self, blacklists, customer_reads, events, idempotency, leads, lookup_alerts, outbox,
+    verifications, DbConnection,
 };
 use crate::domain::events::{Actor, Channel, EventKind, FieldChange, NewEvent};
 use crate::domain::{DealerId, Email, Identifier, Mobile};
@@ -192,6 +192,7 @@ fn withdraw_one(
     }
     let masked: Vec<String> = identifiers.iter().map(Identifier::masked).collect();
     events::redact_masked_lookups(conn, dealer_id, &masked)?;
+    customer_reads::keep_count_only(conn, customer.id)?;
 
     // History stays, de-identified; then what happened now.
     events::redact_customer(conn, customer.id)?;

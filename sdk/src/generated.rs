@@ -943,6 +943,7 @@ this is the last page.*/
         pub id: CreateDealerId,
         pub key_contacts: ::std::vec::Vec<KeyContactBody>,
         pub name: CreateDealerName,
+        ///The dealer's website; `abcmotors.co.za` is stored as `https://abcmotors.co.za`.
         pub website: CreateDealerWebsite,
     }
     impl CreateDealer {
@@ -1065,7 +1066,7 @@ this is the last page.*/
                 })
         }
     }
-    ///`CreateDealerWebsite`
+    ///The dealer's website; `abcmotors.co.za` is stored as `https://abcmotors.co.za`.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CreateDealerWebsite(::std::string::String);

@@ -50,7 +50,7 @@ async fn invalid_dealer_fields_are_named() {
         ("id", json!("ABC Motors")),
         ("id", json!("a")),
         ("name", json!("")),
-        ("website", json!("abc.co.za")),
+        ("website", json!("abc motors")),
         ("website", json!("ftp://abc.co.za")),
         ("key_contacts", json!([])),
         (
@@ -69,5 +69,31 @@ async fn invalid_dealer_fields_are_named() {
         app.post("/v1/dealers", &admin(), body)
             .await
             .assert_field_refused(field);
+    }
+}
+
+/// A website is accepted as dealers type it, and stored as a URL.
+#[tokio::test]
+async fn a_website_typed_without_a_scheme_is_stored_as_https() {
+    let app = spawn_app().await;
+    for (n, typed) in ["www.abcmotors.co.za", "abcmotors.co.za"]
+        .iter()
+        .enumerate()
+    {
+        let created = app
+            .post(
+                "/v1/dealers",
+                &admin(),
+                json!({"id": format!("dealer-{n}"), "name": "ABC", "website": typed,
+                       "key_contacts": [{"name": "A", "email": "a@abc.co.za"}]}),
+            )
+            .await;
+        assert_eq!(
+            created.status,
+            reqwest::StatusCode::CREATED,
+            "{}",
+            created.body
+        );
+        assert_eq!(created.body["website"], format!("https://{typed}"));
     }
 }

@@ -98,7 +98,7 @@ async fn every_message_arrives_with_its_subject_recipients_and_facts() {
         (
             "POPIA /pi Lookup NOT FOUND",
             contacts.clone(),
-            vec!["https://abc-motors.co.za", "0730489055", "DMS"],
+            vec!["abc-motors.co.za", "0730489055", "DMS"],
         ),
         (
             "POPIA Customer withdraws consent to process | Fred Basset",
@@ -152,6 +152,9 @@ async fn every_message_arrives_with_its_subject_recipients_and_facts() {
             "popia@gateway.test"
         );
     }
+    // The NOT FOUND email names the website as the dealer writes it, not as a URL.
+    let not_found = by_subject["POPIA /pi Lookup NOT FOUND"].parsed();
+    assert!(!not_found.body_text(0).unwrap().contains("https://"));
     // The altered table marks what changed.
     let altered = by_subject["POPIA Customer alters information | Fred Basset"].parsed();
     let text = altered.body_text(0).unwrap().into_owned();

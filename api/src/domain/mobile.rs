@@ -51,6 +51,18 @@ impl Mobile {
         Ok(Mobile(number.format().mode(Mode::E164).to_string()))
     }
 
+    /// As people and dealers' systems write it: `073 048 9055 (+27730489055)` for a South
+    /// African number, the international form alone for another.
+    pub fn for_people(&self) -> String {
+        match phonenumber::parse(None, &self.0) {
+            Ok(number) if number.code().value() == 27 => {
+                let national = number.format().mode(Mode::National).to_string();
+                format!("{national} ({})", self.0)
+            }
+            _ => self.0.clone(),
+        }
+    }
+
     /// The ISO 3166 code of the number's country (`ZA`), when the numbering plan names one.
     pub fn country(&self) -> Option<String> {
         let number = phonenumber::parse(None, &self.0).ok()?;
@@ -92,6 +104,14 @@ impl fmt::Debug for Mobile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn people_read_the_national_form() {
+        assert_eq!(
+            Mobile::parse("+27730489055").unwrap().for_people(),
+            "073 048 9055 (+27730489055)"
+        );
+    }
 
     #[test]
     fn a_number_knows_its_country() {

@@ -2,14 +2,14 @@ use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use validator::{Validate, ValidateUrl};
+use validator::Validate;
 
 use super::extract::ValidJson;
 use super::problem::ApiError;
 use crate::auth::{Capability, Principal};
 use crate::db::dealers::DealerRow;
 use crate::db::{self, Pool};
-use crate::domain::{rule, DealerId, Email, PersonName};
+use crate::domain::{rule, website, DealerId, Email, PersonName};
 use crate::service::dealers::{self as service, DealerUpdate, KeyContact, NewDealer};
 
 /// A dealership using the gateway.
@@ -50,7 +50,8 @@ pub struct CreateDealer {
     #[schema(min_length = 1, max_length = 200, example = "ABC Motors")]
     pub name: String,
     #[validate(custom(function = "valid_website"))]
-    #[schema(format = "uri", max_length = 500, example = "https://abcmotors.co.za")]
+    /// The dealer's website; `abcmotors.co.za` is stored as `https://abcmotors.co.za`.
+    #[schema(max_length = 500, example = "abcmotors.co.za")]
     pub website: String,
     #[validate(length(min = 1, max = 20), nested)]
     #[schema(min_items = 1, max_items = 20)]
@@ -64,7 +65,7 @@ pub struct UpdateDealer {
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[validate(custom(function = "valid_website"))]
-    #[schema(format = "uri", max_length = 500)]
+    #[schema(max_length = 500)]
     pub website: Option<String>,
     #[validate(length(min = 1, max = 20), nested)]
     #[schema(min_items = 1, max_items = 20)]
@@ -88,12 +89,12 @@ fn valid_dealer_name(raw: &str) -> Result<(), validator::ValidationError> {
 }
 
 fn valid_website(raw: &str) -> Result<(), validator::ValidationError> {
-    let web = (raw.starts_with("https://") || raw.starts_with("http://"))
-        && raw.len() <= 500
-        && raw.validate_url();
-    web.then_some(()).ok_or_else(|| {
-        validator::ValidationError::new("url").with_message("must be an http or https URL".into())
-    })
+    rule(website::parse, raw)
+}
+
+/// The website as stored: `abcmotors.co.za` becomes `https://abcmotors.co.za`.
+fn stored_website(raw: &str) -> Result<String, ApiError> {
+    website::parse(raw).map_err(|e| ApiError::field("website", e.0))
 }
 
 fn contacts(body: Vec<KeyContactBody>) -> Result<Vec<KeyContact>, ApiError> {
@@ -145,7 +146,7 @@ pub async fn create_dealer(
     let new = NewDealer {
         id: DealerId::parse(&body.id).map_err(|e| ApiError::field("id", e.0))?,
         name: body.name.trim().to_owned(),
-        website: body.website,
+        website: stored_website(&body.website)?,
         key_contacts: contacts(body.key_contacts)?,
     };
     let row = db::run(&pool, move |conn| service::create(conn, new)).await?;
@@ -191,7 +192,7 @@ pub async fn update_dealer(
     let body = body.0;
     let update = DealerUpdate {
         name: body.name.map(|n| n.trim().to_owned()),
-        website: body.website,
+        website: body.website.as_deref().map(stored_website).transpose()?,
         key_contacts: body.key_contacts.map(contacts).transpose()?,
     };
     let row = db::run(&pool, move |conn| service::update(conn, &dealer, update)).await?;

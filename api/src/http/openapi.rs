@@ -50,7 +50,48 @@ pub fn document() -> Document {
 pub fn to_yaml(document: &Document) -> String {
     document
         .to_yaml()
+        .map(|yaml| quote_yaml11_keys(&yaml))
         .unwrap_or_else(|e| format!("# cannot render the document: {e}\n"))
+}
+
+/// Words a YAML 1.1 reader (PyYAML, SnakeYAML inside openapi-generator) takes for booleans.
+const YAML11_BOOLEANS: [&str; 22] = [
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
+    "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
+];
+
+/// Quotes keys and list items that a YAML 1.1 reader would read as booleans (`on` is a
+/// property of the blacklist changes, and stands in `required` lists): YAML 1.2 and JSON
+/// readers see the same document either way.
+fn quote_yaml11_keys(yaml: &str) -> String {
+    let mut out = String::with_capacity(yaml.len());
+    // Inside a block scalar (a `|-` description), lines are text, not names.
+    let mut text_deeper_than: Option<usize> = None;
+    for line in yaml.lines() {
+        let body = line.trim_start();
+        let indent = line.len() - body.len();
+        if text_deeper_than.is_some_and(|at| indent > at || body.is_empty()) {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        text_deeper_than = ["|", "|-", "|+", ">", ">-", ">+"]
+            .iter()
+            .any(|marker| body.ends_with(&format!(": {marker}")))
+            .then_some(indent);
+        let item = if body.starts_with("- ") { 2 } else { 0 };
+        let (head, rest) = line.split_at(line.len() - body.len() + item);
+        let quoted = YAML11_BOOLEANS.iter().find_map(|word| {
+            let after = rest.strip_prefix(word)?;
+            let key = after == ":" || after.starts_with(": ");
+            let list_item = item == 2 && after.is_empty();
+            (key || list_item).then(|| format!("'{word}'{after}"))
+        });
+        out.push_str(head);
+        out.push_str(quoted.as_deref().unwrap_or(rest));
+        out.push('\n');
+    }
+    out
 }
 
 pub fn to_json(document: &Document) -> String {
@@ -144,4 +185,18 @@ fn problem_response(description: &str) -> utoipa::openapi::Response {
             Content::new(Some(Ref::from_schema_name("Problem"))),
         )
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml11_booleans_are_quoted_where_they_are_names() {
+        let yaml = "properties:\n  on:\n    type: string\n  one: 1\nrequired:\n- on\n- value\nx: on\ndescription: |-\n  no: this is text\n  on\nyes: 1\n";
+        assert_eq!(
+            quote_yaml11_keys(yaml),
+            "properties:\n  'on':\n    type: string\n  one: 1\nrequired:\n- 'on'\n- value\nx: on\ndescription: |-\n  no: this is text\n  on\n'yes': 1\n"
+        );
+    }
 }

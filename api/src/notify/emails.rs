@@ -14,6 +14,16 @@ use crate::service::dealers::key_contacts;
 /// Minutes a one-time code is valid.
 pub const CODE_MINUTES: u32 = 10;
 
+/// An email as it is; a mobile in the national form dealers' systems hold, with E.164 beside.
+pub fn for_people(identifier: &str) -> String {
+    if identifier.starts_with('+') {
+        if let Ok(mobile) = crate::domain::Mobile::parse(identifier) {
+            return mobile.for_people();
+        }
+    }
+    identifier.to_owned()
+}
+
 fn render(template: impl Template) -> QueryResult<String> {
     // A template that compiled cannot fail to render plain strings; keep the error anyway.
     template
@@ -123,8 +133,8 @@ pub fn lookup_not_found(
     identifier: &str,
 ) -> QueryResult<i64> {
     let facts = LookupNotFound {
-        website: dealer.website.clone(),
-        identifier: identifier.to_owned(),
+        website: crate::domain::website::display(&dealer.website).to_owned(),
+        identifier: for_people(identifier),
     };
     let brand = &branding.brand;
     let bodies = (

@@ -199,6 +199,11 @@ pub fn amend(
 /// The Was/Changed table of the "details altered" email.
 fn altered(was: &CustomerRow, now: &CustomerRow) -> DetailsAltered {
     let text = |value: &Option<String>| value.clone().unwrap_or_else(|| "—".into());
+    let mobile = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map_or_else(|| "—".into(), emails::for_people)
+    };
     let row = |label, was: String, now: String| AlteredRow {
         label,
         changed: was != now,
@@ -213,7 +218,7 @@ fn altered(was: &CustomerRow, now: &CustomerRow) -> DetailsAltered {
             row("Name", text(&was.first_name), text(&now.first_name)),
             row("Surname", text(&was.last_name), text(&now.last_name)),
             row("Email", text(&was.email), text(&now.email)),
-            row("Mobile", text(&was.mobile), text(&now.mobile)),
+            row("Mobile", mobile(&was.mobile), mobile(&now.mobile)),
             row(
                 "Consent to process",
                 yes_no(was.consent_process),

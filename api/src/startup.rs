@@ -8,6 +8,8 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -20,7 +22,7 @@ use crate::http::idempotency::idempotency;
 use crate::http::openapi;
 use crate::http::ops::MetricsToken;
 use crate::http::problem::ApiError;
-use crate::notify::worker::{OutboxMetrics, Worker, WorkerHandle};
+use crate::notify::worker::{OutboxMetrics, Worker};
 use crate::notify::Branding;
 use crate::observability::metrics::Metrics;
 use crate::observability::middleware::observe;
@@ -30,7 +32,21 @@ use crate::service::pi::Sender;
 pub struct Application {
     port: u16,
     server: Server,
-    worker: Option<WorkerHandle>,
+    /// Cancelled when the server has stopped: every background task then winds down.
+    stop: CancellationToken,
+    /// The background tasks (delivery worker, retention and storage passes), awaited at exit.
+    tasks: TaskTracker,
+}
+
+/// Stops a running application as SIGTERM does: no new connections, in-flight requests
+/// answered (up to 10 s), then the background tasks wound down.
+#[derive(Clone)]
+pub struct Stopper(actix_web::dev::ServerHandle);
+
+impl Stopper {
+    pub async fn stop(&self) {
+        self.0.stop(true).await;
+    }
 }
 
 impl Application {
@@ -69,9 +85,14 @@ impl Application {
         let port = listener.local_addr()?.port();
         let metrics = Metrics::new()?;
         let outbox_metrics = OutboxMetrics::register(metrics.registry())?;
+        let (stop, tasks) = (CancellationToken::new(), TaskTracker::new());
         let worker = Worker::new(pool.clone(), &config.notify, outbox_metrics)?;
-        let worker = config.notify.delivery.enabled.then(|| worker.spawn());
+        if config.notify.delivery.enabled {
+            worker.spawn(&tasks, stop.clone());
+        }
         service::maintenance::spawn(
+            &tasks,
+            stop.clone(),
             pool.clone(),
             service::maintenance::Schedule {
                 purge_every: Duration::from_secs(300),
@@ -100,7 +121,8 @@ impl Application {
         Ok(Application {
             port,
             server,
-            worker,
+            stop,
+            tasks,
         })
     }
 
@@ -108,13 +130,20 @@ impl Application {
         self.port
     }
 
-    /// Serves until the server stops (SIGINT/SIGTERM), then stops the delivery worker, which
-    /// finishes the deliveries it has started and gives back the claims it has not.
+    /// What stops this application as SIGTERM would (for tests and embedders).
+    pub fn stopper(&self) -> Stopper {
+        Stopper(self.server.handle())
+    }
+
+    /// Serves until the server stops (SIGINT/SIGTERM: actix stops accepting and answers the
+    /// requests in flight), then cancels the background tasks and waits for them: the delivery
+    /// worker finishes the deliveries it has started and gives back the claims it has not.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        if let Some(worker) = self.worker {
-            worker.stop().await;
-        }
+        self.stop.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+        tracing::info!("stopped");
         result
     }
 }

@@ -13,6 +13,10 @@ pub enum Error {
     /// The request could not be built (a bad argument).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// TLS could not be set up when the client was built (no CA certificates in the
+    /// platform's trust store, or a crypto provider without the default protocol versions).
+    #[error("TLS: {0}")]
+    Tls(String),
     /// Connecting, sending or reading failed (after the retries).
     #[error("transport: {0}")]
     Transport(#[from] reqwest::Error),

@@ -309,3 +309,158 @@ async fn every_export_and_check_is_in_the_pull_log() {
         .iter()
         .all(|p| p["sub"] == "operator-user" && p["role"] == "operator"));
 }
+
+/// Reads a page of `url` and returns its values and its `next` cursor.
+async fn page_of(app: &TestApp, token: &str, url: &str) -> (Vec<String>, Option<String>) {
+    let page = app.get(url, token).await;
+    assert_eq!(page.status, StatusCode::OK, "{url}: {}", page.body);
+    let values = page.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["value"].as_str().unwrap().to_owned())
+        .collect();
+    (values, page.body["next"].as_str().map(str::to_owned))
+}
+
+#[tokio::test]
+async fn blacklist_cursors_carry_no_value_and_open_only_where_they_were_issued() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    app.create_dealer("abc-motors").await;
+    app.create_dealer("xyz-motors").await;
+    seed_emails(&app, 30);
+    let token = sign(&claims("operator", &["abc-motors", "xyz-motors"]));
+    let (first, cursor) = page_of(&app, &token, &format!("{EMAILS}?limit=10")).await;
+    assert_eq!(first.len(), 10);
+    let cursor = cursor.expect("a next page");
+
+    // No trace of the values or their days: not in the cursor, nor in its bytes once decoded.
+    let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&cursor)
+        .expect("base64url");
+    let contains = |bytes: &[u8], needle: &str| {
+        bytes
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    };
+    let last = first.last().unwrap();
+    let (local, domain) = last.split_once('@').unwrap();
+    for needle in [last.as_str(), local, domain, "person", "mail.co", "2026-"] {
+        assert!(!contains(cursor.as_bytes(), needle), "{needle} in {cursor}");
+        assert!(
+            !contains(&decoded, needle),
+            "{needle} in the decoded cursor"
+        );
+    }
+    for value in &first {
+        assert!(!contains(&decoded, value), "{value} in the decoded cursor");
+    }
+
+    // The next page still works, and starts right after the first.
+    let (second, _) = page_of(&app, &token, &format!("{EMAILS}?limit=10&after={cursor}")).await;
+    assert_eq!(second.len(), 10);
+    let (all, _) = page_of(&app, &token, &format!("{EMAILS}?limit=20")).await;
+    assert_eq!([first.clone(), second.clone()].concat(), all);
+    // The same position sealed again is another cursor (a fresh nonce) that works the same.
+    let (_, again) = page_of(&app, &token, &format!("{EMAILS}?limit=10")).await;
+    let again = again.unwrap();
+    assert_ne!(again, cursor);
+    let (same, _) = page_of(&app, &token, &format!("{EMAILS}?limit=10&after={again}")).await;
+    assert_eq!(same, second);
+
+    // A tampered, truncated or made-up cursor is refused, naming `after`, never a 500.
+    let middle = cursor.len() / 2;
+    let flipped = if &cursor[middle..=middle] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    let tampered = format!("{}{flipped}{}", &cursor[..middle], &cursor[middle + 1..]);
+    let readable =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("day:2026-01-01|{last}"));
+    for bad in [
+        tampered.as_str(),
+        &cursor[..cursor.len() - 4],
+        &cursor[..20],
+        readable.as_str(),
+        "bm90LWEtY3Vyc29y",
+        "not-base64!",
+    ] {
+        let reply = app
+            .get(&format!("{EMAILS}?limit=10&after={bad}"), &token)
+            .await;
+        reply.assert_field_refused("after");
+        assert!(
+            reply
+                .body
+                .to_string()
+                .contains("is not a cursor this service issued"),
+            "{}",
+            reply.body
+        );
+    }
+
+    // Bound to its list, dealer and filter: an emails cursor opens nowhere else.
+    let today = chrono::Utc::now().date_naive();
+    for elsewhere in [
+        "/v1/dealers/abc-motors/blacklist/mobiles".to_owned(),
+        "/v1/dealers/xyz-motors/blacklist/emails".to_owned(),
+        format!("{EMAILS}?since={today}"),
+    ] {
+        let separator = if elsewhere.contains('?') { '&' } else { '?' };
+        app.get(&format!("{elsewhere}{separator}after={cursor}"), &token)
+            .await
+            .assert_field_refused("after");
+    }
+}
+
+#[tokio::test]
+async fn mobile_cursors_page_the_mobiles_and_carry_no_number() {
+    use base64::Engine;
+    use diesel::RunQueryDsl;
+    let app = spawn_app().await;
+    app.create_dealer("abc-motors").await;
+    let mobiles: Vec<String> = (0..5).map(|n| format!("+2783656770{n}")).collect();
+    {
+        let pool = app.pool();
+        let mut conn = pool.get().unwrap();
+        let rows: Vec<String> = mobiles
+            .iter()
+            .map(|m| format!("('abc-motors', '{m}', '{0}', '{0}')", day(3)))
+            .collect();
+        diesel::sql_query(format!(
+            "INSERT INTO blacklist_mobiles (dealer_id, value, added_on, changed_on) VALUES {}",
+            rows.join(", ")
+        ))
+        .execute(&mut *conn)
+        .unwrap();
+    }
+    let path = "/v1/dealers/abc-motors/blacklist/mobiles";
+    let mut seen = Vec::new();
+    let mut url = format!("{path}?limit=2");
+    loop {
+        let (values, next) = page_of(&app, &operator(), &url).await;
+        seen.extend(values.iter().cloned());
+        let Some(cursor) = next else { break };
+        let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(&cursor)
+            .unwrap();
+        let last = values.last().unwrap();
+        for needle in [last.as_str(), &last[1..], &last[3..], "8365677"] {
+            assert!(!cursor.contains(needle), "{needle} in {cursor}");
+            assert!(
+                !decoded
+                    .windows(needle.len())
+                    .any(|w| w == needle.as_bytes()),
+                "{needle} in the decoded cursor"
+            );
+        }
+        // A mobiles cursor is refused on the emails.
+        app.get(&format!("{EMAILS}?after={cursor}"), &operator())
+            .await
+            .assert_field_refused("after");
+        url = format!("{path}?limit=2&after={cursor}");
+    }
+    assert_eq!(seen, mobiles);
+}

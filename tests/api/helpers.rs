@@ -22,6 +22,10 @@ pub struct TestApp {
     pub database_url: String,
     pub mailbox: PathBuf,
     pub client: reqwest::Client,
+    /// Stops the server as SIGTERM would.
+    pub stopper: popia_api::startup::Stopper,
+    /// The server's task: done once it has stopped and its background tasks have wound down.
+    pub running: std::sync::Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>,
     _database: TestDatabase,
     _data_dir: tempfile::TempDir,
 }
@@ -149,11 +153,14 @@ pub async fn try_spawn_app_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Res
     let mailbox = config.notify.mailbox_dir.clone();
     let app = Application::build(config).await?;
     let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let stopper = app.stopper();
+    let running = std::sync::Mutex::new(Some(tokio::spawn(app.run_until_stopped())));
     Ok(TestApp {
         address,
         database_url,
         mailbox,
+        stopper,
+        running,
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             // Below the server's keep-alive (5 s): never send on a connection it is closing.

@@ -1,11 +1,15 @@
-//! A real HTTP SMS gateway on loopback, in-process: it accepts `POST` with a JSON body and
-//! keeps what it was sent.
+//! An HTTP SMS gateway on loopback, in-process (wiremock): it accepts `POST /sms` and keeps what
+//! it was sent, whatever the body's framing (a length or chunks).
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
+use popia_api::db;
+use popia_api::notify::{emails, Branding};
+use reqwest::StatusCode;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::*;
 
 #[derive(Debug, Clone)]
 pub struct Sent {
@@ -14,42 +18,60 @@ pub struct Sent {
 }
 
 pub struct SmsGateway {
-    port: u16,
-    sent: Arc<Mutex<Vec<Sent>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for SmsGateway {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    server: MockServer,
 }
 
 impl SmsGateway {
+    /// A gateway that takes every message.
     pub async fn start() -> SmsGateway {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let sent = Arc::new(Mutex::new(Vec::new()));
-        let store = sent.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let store = store.clone();
-                tokio::spawn(async move {
-                    let _ = handle(stream, store).await;
-                });
-            }
-        });
-        SmsGateway { port, sent, task }
+        SmsGateway::failing_first(0).await
+    }
+
+    /// A gateway that answers `503` to the first `failures` messages, then takes every one.
+    pub async fn failing_first(failures: u64) -> SmsGateway {
+        let server = MockServer::start().await;
+        if failures > 0 {
+            Mock::given(method("POST"))
+                .and(path("/sms"))
+                .respond_with(ResponseTemplate::new(503))
+                .up_to_n_times(failures)
+                .with_priority(1)
+                .mount(&server)
+                .await;
+        }
+        Mock::given(method("POST"))
+            .and(path("/sms"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({})))
+            .mount(&server)
+            .await;
+        SmsGateway { server }
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/sms", self.port)
+        format!("{}/sms", self.server.uri())
+    }
+
+    /// What was posted to `/sms` so far (answered or refused), oldest first.
+    pub async fn sent(&self) -> Vec<Sent> {
+        let requests = self.server.received_requests().await.unwrap_or_default();
+        requests
+            .into_iter()
+            .filter(|r| r.method.as_str() == "POST" && r.url.path() == "/sms")
+            .map(|r| Sent {
+                authorization: r
+                    .headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+                body: r.body_json().unwrap_or_default(),
+            })
+            .collect()
     }
 
     pub async fn wait_for(&self, count: usize, within: Duration) -> Vec<Sent> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
-            let sent = self.sent.lock().unwrap().clone();
+            let sent = self.sent().await;
             if sent.len() >= count || tokio::time::Instant::now() >= deadline {
                 return sent;
             }
@@ -58,44 +80,56 @@ impl SmsGateway {
     }
 }
 
-async fn handle(
-    stream: tokio::net::TcpStream,
-    store: Arc<Mutex<Vec<Sent>>>,
-) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream);
+#[tokio::test]
+async fn a_gateway_error_is_retried_until_the_sms_is_taken() {
+    let gateway = SmsGateway::failing_first(1).await;
+    let url = gateway.url();
+    let app = spawn_app_with(|c| {
+        c.notify.sms_url = Some(url);
+        c.notify.sms_token = Some("gateway-token".into());
+    })
+    .await;
+    app.create_dealer("abc-motors").await;
+    let pool = app.pool();
+    let mut conn = pool.get().unwrap();
+    db::write_transaction(&mut conn, |conn| {
+        let dealer = db::dealers::find(conn, "abc-motors")?.expect("dealer");
+        let brand = Branding::new("POPIA Gateway", "popia@gateway.test");
+        emails::one_time_code_sms(conn, &brand, &dealer, "+27836567788", "555666").map(|_| ())
+    })
+    .unwrap();
+    drop(conn);
+
+    let received = gateway.wait_for(2, Duration::from_secs(20)).await;
+    assert_eq!(received.len(), 2, "one refused, one taken: {received:?}");
+    for sent in &received {
+        assert_eq!(sent.authorization.as_deref(), Some("Bearer gateway-token"));
+        assert_eq!(sent.body["to"], "+27836567788");
+        assert!(sent.body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("555666 is your"));
+        let mut keys: Vec<&String> = sent.body.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["text", "to"]);
+    }
+
+    // The listing shows it sent, on the second attempt.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let mut length = 0usize;
-        let mut authorization = None;
-        let mut line = String::new();
-        if reader.read_line(&mut line).await? == 0 {
-            return Ok(());
-        }
-        loop {
-            line.clear();
-            reader.read_line(&mut line).await?;
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                match name.to_ascii_lowercase().as_str() {
-                    "content-length" => length = value.trim().parse().unwrap_or(0),
-                    "authorization" => authorization = Some(value.trim().to_owned()),
-                    _ => {}
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).await?;
-        store.lock().unwrap().push(Sent {
-            authorization,
-            body: serde_json::from_slice(&body).unwrap_or_default(),
-        });
-        reader
-            .get_mut()
-            .write_all(
-                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: application/json\r\n\r\n{}",
+        let reply = app
+            .get(
+                "/v1/dealers/abc-motors/notifications?status=sent",
+                &dealer("abc-motors"),
             )
-            .await?;
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        if let Some(item) = reply.body["items"].as_array().and_then(|i| i.first()) {
+            assert_eq!(item["channel"], "sms");
+            assert_eq!(item["attempts"], 2, "{item}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never sent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

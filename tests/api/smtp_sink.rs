@@ -70,6 +70,15 @@ impl SmtpSink {
     }
 
     pub async fn start_on(port: u16) -> SmtpSink {
+        Self::start_with(port, Duration::ZERO).await
+    }
+
+    /// A slow server: it takes `delay` to accept each message after its data arrives.
+    pub async fn start_slow(delay: Duration) -> SmtpSink {
+        Self::start_with(0, delay).await
+    }
+
+    async fn start_with(port: u16, delay: Duration) -> SmtpSink {
         let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind the SMTP sink");
@@ -82,7 +91,7 @@ impl SmtpSink {
             while let Ok((stream, _)) = listener.accept().await {
                 let store = store.clone();
                 let handle = tokio::spawn(async move {
-                    let _ = session(stream, store).await;
+                    let _ = session(stream, store, delay).await;
                 });
                 open.lock().unwrap().push(handle.abort_handle());
             }
@@ -135,6 +144,7 @@ impl SmtpSink {
 async fn session(
     stream: tokio::net::TcpStream,
     store: Arc<Mutex<Vec<Received>>>,
+    delay: Duration,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
@@ -177,6 +187,7 @@ async fn session(
                 let unstuffed = line.strip_prefix('.').unwrap_or(&line);
                 data.extend_from_slice(unstuffed.as_bytes());
             }
+            tokio::time::sleep(delay).await;
             store.lock().unwrap().push(Received {
                 recipients: std::mem::take(&mut recipients),
                 data,

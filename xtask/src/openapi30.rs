@@ -8,6 +8,10 @@
 //! - `license.identifier` and `propertyNames` dropped;
 //! - `application/problem+json` → `application/json`, and `text/csv` dropped where JSON is also
 //!   offered (the SDK streams CSV by hand): progenitor wants one media type per response.
+//!
+//! Only keywords are rewritten: the keys of `properties`, `patternProperties`, `$defs`,
+//! `components.schemas` and the other maps of names are names (a property may be called
+//! `const`), and examples, defaults, enums and extensions are data, left as they are.
 
 use serde_json::{json, Map, Value};
 
@@ -19,24 +23,69 @@ pub fn rewrite(mut document: Value) -> Value {
     {
         license.remove("identifier");
     }
-    if let Some(paths) = document.get_mut("paths") {
-        media_types(paths);
+    if let Some(Value::Object(paths)) = document.get_mut("paths") {
+        paths.values_mut().for_each(media_types);
     }
     walk(&mut document);
     document
 }
 
-/// Rewrites every schema-like object below `value`.
+/// What the value under a key is, whatever object holds the key.
+enum Key {
+    /// Names (of properties, schemas, responses, media types, headers…) to objects: the names
+    /// are not keywords, so the map itself is not rewritten; each object in it is walked.
+    Names,
+    /// `components`: sections (`schemas`, `responses`…), each a map of names.
+    Components,
+    /// An instance or other data (an example, a default, an enum, an extension, a security
+    /// requirement…): nothing in it is a keyword, so nothing in it is rewritten.
+    Data,
+    /// Anything else: walked, every object in it as a possible schema.
+    Walk,
+}
+
+fn key(name: &str) -> Key {
+    match name {
+        "properties" | "patternProperties" | "dependentSchemas" | "$defs" | "definitions"
+        | "paths" | "webhooks" | "responses" | "content" | "headers" | "encoding" | "callbacks"
+        | "variables" => Key::Names,
+        "components" => Key::Components,
+        "example" | "examples" | "default" | "enum" | "const" | "dependentRequired" | "mapping"
+        | "security" | "scopes" | "links" => Key::Data,
+        _ if name.starts_with("x-") => Key::Data,
+        _ => Key::Walk,
+    }
+}
+
+/// Rewrites every schema-like object below `value`: an object's keys are keywords, except
+/// where [`key`] says its parent's key makes them names or data.
 fn walk(value: &mut Value) {
     match value {
         Value::Object(map) => {
             schema(map);
-            for child in map.values_mut() {
-                walk(child);
+            for (name, child) in map.iter_mut() {
+                descend(name, child);
             }
         }
         Value::Array(items) => items.iter_mut().for_each(walk),
         _ => {}
+    }
+}
+
+fn descend(name: &str, child: &mut Value) {
+    match (key(name), child) {
+        (Key::Names, Value::Object(named)) => named.values_mut().for_each(walk),
+        (Key::Components, Value::Object(sections)) => {
+            for (section, named) in sections.iter_mut() {
+                match (key(section), named) {
+                    (Key::Data, _) => {}
+                    (_, Value::Object(named)) => named.values_mut().for_each(walk),
+                    (_, other) => walk(other),
+                }
+            }
+        }
+        (Key::Data, _) => {}
+        (_, child) => walk(child),
     }
 }
 
@@ -135,7 +184,16 @@ fn media_types(value: &mut Value) {
                     content.remove("text/csv");
                 }
             }
-            map.values_mut().for_each(media_types);
+            // Parameters and bodies are never inside a schema or data, and there `in` or
+            // `content` would be a property's name or a value.
+            for (name, child) in map.iter_mut() {
+                match (key(name), child) {
+                    (Key::Data | Key::Components, _) => {}
+                    _ if name == "schema" => {}
+                    (Key::Names, Value::Object(named)) => named.values_mut().for_each(media_types),
+                    (_, child) => media_types(child),
+                }
+            }
         }
         Value::Array(items) => items.iter_mut().for_each(media_types),
         _ => {}
@@ -215,6 +273,77 @@ mod tests {
     }
 
     #[test]
+    fn property_names_are_names_not_keywords() {
+        let properties = json!({
+            "const": {"type": "string"},
+            "propertyNames": {"type": "array", "items": {"type": "string"}},
+            "examples": {"type": "array", "items": {"type": "string"}},
+            "exclusiveMinimum": {"type": "integer"},
+            "$ref": {"type": "string"},
+            "type": {"type": ["string", "null"]}
+        });
+        assert_eq!(
+            rewritten(json!({"type": "object", "properties": properties})),
+            json!({"type": "object", "properties": {
+                "const": {"type": "string"},
+                "propertyNames": {"type": "array", "items": {"type": "string"}},
+                "examples": {"type": "array", "items": {"type": "string"}},
+                "exclusiveMinimum": {"type": "integer"},
+                "$ref": {"type": "string"},
+                "type": {"type": "string", "nullable": true}
+            }})
+        );
+        // The same names as keys of patternProperties and $defs.
+        let kept = rewritten(json!({"patternProperties": {"const": {"type": "string"}},
+            "$defs": {"propertyNames": {"type": "string"}}}));
+        assert_eq!(
+            kept["patternProperties"],
+            json!({"const": {"type": "string"}})
+        );
+        assert_eq!(kept["$defs"], json!({"propertyNames": {"type": "string"}}));
+    }
+
+    #[test]
+    fn schema_names_are_names_not_keywords() {
+        let doc = rewrite(json!({"openapi": "3.1.0", "components": {"schemas": {
+            "const": {"type": "string"},
+            "propertyNames": {"type": "object"}
+        }}}));
+        assert_eq!(
+            doc["components"]["schemas"],
+            json!({"const": {"type": "string"}, "propertyNames": {"type": "object"}})
+        );
+    }
+
+    #[test]
+    fn examples_are_data_not_schemas() {
+        let example = json!({"const": "x", "type": ["string", "null"], "$ref": "a", "b": 1});
+        assert_eq!(
+            rewritten(json!({"type": "object", "example": example.clone()})),
+            json!({"type": "object", "example": example.clone()})
+        );
+        assert_eq!(
+            rewritten(json!({"type": "object", "examples": [example.clone()]})),
+            json!({"type": "object", "example": example.clone()})
+        );
+        assert_eq!(
+            rewritten(json!({"default": example.clone(), "enum": [example.clone()]})),
+            json!({"default": example.clone(), "enum": [example.clone()]})
+        );
+        let doc = rewrite(
+            json!({"openapi": "3.1.0", "paths": {"/x": {"get": {"responses": {
+                "200": {"content": {"application/json": {"schema": {"type": "object"},
+                    "examples": {"one": {"value": example.clone()}}}}}
+            }}}}}),
+        );
+        assert_eq!(
+            doc["paths"]["/x"]["get"]["responses"]["200"]["content"]["application/json"]
+                ["examples"]["one"]["value"],
+            example
+        );
+    }
+
+    #[test]
     fn optional_parameters_are_not_also_nullable() {
         let doc = rewrite(
             json!({"openapi": "3.1.0", "paths": {"/x": {"patch": {"parameters": [
@@ -225,6 +354,18 @@ mod tests {
         let parameters = &doc["paths"]["/x"]["patch"]["parameters"];
         assert_eq!(parameters[0]["schema"], json!({"type": "string"}));
         assert_eq!(parameters[1]["schema"], json!({"type": "integer"}));
+        // Properties named `in` and `schema` do not make a parameter.
+        let body = json!({"type": "object", "properties": {
+            "in": {"type": "string"}, "schema": {"type": ["string", "null"]}}});
+        let doc = rewrite(
+            json!({"openapi": "3.1.0", "paths": {"/x": {"post": {"requestBody": {"content": {
+                "application/json": {"schema": body}}}}}}}),
+        );
+        assert_eq!(
+            doc["paths"]["/x"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+                ["properties"]["schema"],
+            json!({"type": "string", "nullable": true})
+        );
     }
 
     #[test]

@@ -10,9 +10,9 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::extract::{ValidJson, ValidQuery};
-use super::pagination::{self, named_page, Page};
+use super::pagination::{self, named_page, DayScope, Page};
 use super::problem::{ApiError, FieldError, Problem};
-use crate::auth::{Capability, Principal};
+use crate::auth::{Capability, KeyedHasher, Principal};
 use crate::db::blacklist_pulls::PullRow;
 use crate::db::blacklists::{Entry, List, BATCH};
 use crate::db::{self, Pool};
@@ -146,6 +146,7 @@ async fn read_list(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<Pool>,
+    hasher: web::Data<KeyedHasher>,
     dealer: String,
     list: List,
     query: BlacklistQuery,
@@ -155,8 +156,18 @@ async fn read_list(
     if wants_csv(&req) {
         return stream_csv(pool, dealer, actor, list, query.since).await;
     }
-    let (after, limit) = pagination::day_bounds(query.after.as_deref(), query.limit)?;
     let since = query.since;
+    // The keys of these lists are emails and mobiles: the cursor is sealed, and bound to this
+    // list, dealer and filter.
+    let cursor_key = hasher.cursor_key();
+    let scope_dealer = dealer.clone();
+    let scope = DayScope {
+        list: list.as_str(),
+        dealer: scope_dealer.as_str(),
+        since,
+    };
+    let (after, limit) =
+        pagination::day_bounds(cursor_key, &scope, query.after.as_deref(), query.limit)?;
     let (entries, more) = db::run(&pool, move |conn| {
         service::page(conn, &dealer, &actor, list, since, after.as_ref(), limit)
     })
@@ -169,7 +180,7 @@ async fn read_list(
                 } else {
                     e.added_on
                 };
-                pagination::encode_day_cursor(day, &e.value)
+                pagination::encode_day_cursor(cursor_key, &scope, day, &e.value)
             })
         })
         .flatten();
@@ -349,6 +360,7 @@ pub async fn list_blacklist_emails(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<Pool>,
+    hasher: web::Data<KeyedHasher>,
     path: web::Path<String>,
     query: ValidQuery<BlacklistQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -356,6 +368,7 @@ pub async fn list_blacklist_emails(
         req,
         principal,
         pool,
+        hasher,
         path.into_inner(),
         List::Emails,
         query.0,
@@ -377,6 +390,7 @@ pub async fn list_blacklist_mobiles(
     req: HttpRequest,
     principal: Principal,
     pool: web::Data<Pool>,
+    hasher: web::Data<KeyedHasher>,
     path: web::Path<String>,
     query: ValidQuery<BlacklistQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -384,6 +398,7 @@ pub async fn list_blacklist_mobiles(
         req,
         principal,
         pool,
+        hasher,
         path.into_inner(),
         List::Mobiles,
         query.0,

@@ -10,7 +10,6 @@ use anyhow::{bail, Context};
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::NotifySettings;
@@ -226,83 +225,269 @@ pub fn purge_mailbox(dir: &Path, older_than: SystemTime) -> std::io::Result<usiz
     Ok(removed)
 }
 
-/// Writes beside the target (0600: it holds a message) and renames, so a reader never sees half
-/// a message.
+/// Writes a private temporary (0600: it holds a message) beside the target and renames it, so a
+/// reader never sees half a message. Each write has a temporary of its own (`.{name}.XXXXXX.tmp`),
+/// so two deliveries of one message never write into the same temporary; one left by a crash
+/// ends in `.tmp`, so [`purge_mailbox`] and [`secure_mailbox`] still find it.
 async fn write_atomically(dir: &Path, name: &str, contents: &[u8]) -> anyhow::Result<()> {
-    let temporary = dir.join(format!(".{name}.tmp"));
-    let target = dir.join(name);
+    let folder = dir.to_path_buf();
+    let name = name.to_owned();
     let contents = contents.to_vec();
-    tokio::task::spawn_blocking(move || write_private(&temporary, &contents, &target))
+    tokio::task::spawn_blocking(move || write_private(&folder, &name, &contents))
         .await?
         .with_context(|| format!("cannot write to the mailbox folder {}", dir.display()))
 }
 
-fn write_private(temporary: &Path, contents: &[u8], target: &Path) -> std::io::Result<()> {
+fn write_private(dir: &Path, name: &str, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
     #[cfg(unix)]
     {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(temporary)?;
-    #[cfg(unix)]
-    {
-        // A temporary left over from an earlier run keeps its old mode on open: set it.
         use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        builder.permissions(std::fs::Permissions::from_mode(0o600));
     }
+    let mut file = builder.tempfile_in(dir)?;
     file.write_all(contents)?;
-    drop(file);
-    std::fs::rename(temporary, target)
+    file.persist(dir.join(name))?;
+    Ok(())
 }
 
 /// `smtp://[user:pass@]host[:port][?tls=required|opportunistic|none]` (STARTTLS, required by
 /// default; port 587) or `smtps://[user:pass@]host[:port]` (TLS from the start; port 465).
+///
+/// lettre reads the URL; what differs from its own reading is mapped here first: a plain
+/// `smtp://` means STARTTLS required (lettre's is no TLS, port 25), `tls=none` means plaintext on
+/// port 587 (lettre knows no `none`), a user without a password still logs in, and a path is
+/// ignored (lettre would send it as the EHLO name).
 pub fn smtp_transport(
     url: &str,
     timeout: Duration,
 ) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
-    let parsed = url::Url::parse(url).context("SMTP_URL is not a URL")?;
-    let host = parsed
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .context("SMTP_URL has no host")?
-        .to_owned();
+    let (url, user_only) = lettre_url(url)?;
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.as_str())
+        .context("SMTP_URL is not usable")?
+        .timeout(Some(timeout));
+    if let Some(user) = user_only {
+        builder = builder.credentials(Credentials::new(user, String::new()));
+    }
+    Ok(builder.build())
+}
+
+/// The URL in lettre's reading that means what `url` means in ours, and the user to log in
+/// with when the URL names a user but no password (lettre then logs in as nobody).
+fn lettre_url(url: &str) -> anyhow::Result<(url::Url, Option<String>)> {
+    let mut parsed = url::Url::parse(url).context("SMTP_URL is not a URL")?;
+    if parsed.host_str().is_none_or(str::is_empty) {
+        bail!("SMTP_URL has no host");
+    }
     let tls_mode = parsed
         .query_pairs()
         .find(|(k, _)| k == "tls")
         .map(|(_, v)| v.into_owned());
-    let parameters = || TlsParameters::new(host.clone()).context("bad TLS parameters for SMTP");
-    let (tls, default_port) = match (parsed.scheme(), tls_mode.as_deref()) {
-        ("smtps", _) => (Tls::Wrapper(parameters()?), 465),
-        ("smtp", None | Some("required")) => (Tls::Required(parameters()?), 587),
-        ("smtp", Some("opportunistic")) => (Tls::Opportunistic(parameters()?), 587),
-        ("smtp", Some("none")) => (Tls::None, 587),
+    let tls = match (parsed.scheme(), tls_mode.as_deref()) {
+        ("smtps", _) => None,
+        ("smtp", None | Some("required")) => Some("tls=required"),
+        ("smtp", Some("opportunistic")) => Some("tls=opportunistic"),
+        ("smtp", Some("none")) => {
+            if parsed.port().is_none() {
+                let _ = parsed.set_port(Some(587));
+            }
+            None
+        }
         ("smtp", Some(other)) => {
             bail!("SMTP_URL: unknown tls={other} (required, opportunistic or none)")
         }
         (scheme, _) => bail!("SMTP_URL must be smtp:// or smtps://, not {scheme}://"),
     };
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
-        .port(parsed.port().unwrap_or(default_port))
-        .tls(tls)
-        .timeout(Some(timeout));
-    if !parsed.username().is_empty() {
-        let decode = |s: &str| {
-            percent_decode(s).context("SMTP_URL credentials are not valid percent-encoding")
-        };
-        builder = builder.credentials(Credentials::new(
-            decode(parsed.username())?,
-            decode(parsed.password().unwrap_or(""))?,
-        ));
+    parsed.set_query(tls);
+    parsed.set_path("");
+    let mut user_only = None;
+    if parsed.username().is_empty() {
+        // No user, no login: a password alone is ignored.
+        let _ = parsed.set_password(None);
+    } else if parsed.password().is_none() {
+        user_only = Some(
+            percent_encoding::percent_decode_str(parsed.username())
+                .decode_utf8()
+                .context("SMTP_URL credentials are not valid percent-encoding")?
+                .into_owned(),
+        );
     }
-    Ok(builder.build())
+    Ok((parsed, user_only))
 }
 
-fn percent_decode(value: &str) -> anyhow::Result<String> {
-    Ok(percent_encoding::percent_decode_str(value)
-        .decode_utf8()?
-        .into_owned())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    const TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// The transport's settings as lettre shows them: server, port, TLS mode and whether it
+    /// logs in.
+    fn settings(url: &str) -> String {
+        format!("{:?}", smtp_transport(url, TIMEOUT).unwrap())
+    }
+
+    // A pooled transport needs a runtime to be dropped in.
+    #[tokio::test]
+    async fn smtp_urls_keep_their_documented_meaning() {
+        for (url, port, tls) in [
+            ("smtp://mail.example", 587, "Required"),
+            ("smtp://mail.example?tls=required", 587, "Required"),
+            (
+                "smtp://mail.example?tls=opportunistic",
+                587,
+                "Opportunistic",
+            ),
+            ("smtp://mail.example?tls=none", 587, "None"),
+            ("smtp://mail.example:2525", 2525, "Required"),
+            ("smtp://mail.example:25?tls=none", 25, "None"),
+            (
+                "smtp://mail.example:2587?tls=opportunistic",
+                2587,
+                "Opportunistic",
+            ),
+            ("smtps://mail.example", 465, "Wrapper"),
+            ("smtps://mail.example:4650", 4650, "Wrapper"),
+            ("smtps://mail.example?tls=none", 465, "Wrapper"),
+        ] {
+            let shown = settings(url);
+            assert!(
+                shown.contains(r#"server: "mail.example""#),
+                "{url}: {shown}"
+            );
+            assert!(shown.contains(&format!("port: {port},")), "{url}: {shown}");
+            assert!(shown.contains(&format!("tls: {tls},")), "{url}: {shown}");
+            assert!(shown.contains("credentials: None"), "{url}: {shown}");
+        }
+        for url in [
+            "smtp://user:pass@mail.example",
+            "smtp://user@mail.example?tls=none",
+            "smtps://us%40er:p%3Ass@mail.example",
+        ] {
+            let shown = settings(url);
+            assert!(shown.contains("credentials: Some"), "{url}: {shown}");
+        }
+        // A password without a user logs in as nobody; a path is no EHLO name.
+        assert!(settings("smtp://:pass@mail.example").contains("credentials: None"));
+        assert_eq!(
+            settings("smtp://mail.example/ehlo.example"),
+            settings("smtp://mail.example")
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_smtp_urls_are_refused_with_the_reason() {
+        for (url, reason) in [
+            ("mail.example", "not a URL"),
+            ("smtp://", "no host"),
+            ("smtp://mail.example?tls=maybe", "unknown tls=maybe"),
+            ("http://mail.example", "must be smtp:// or smtps://"),
+            ("smtp://us%FFer@mail.example", "percent-encoding"),
+        ] {
+            let error = format!("{:#}", smtp_transport(url, TIMEOUT).unwrap_err());
+            assert!(error.contains(reason), "{url}: {error}");
+        }
+    }
+
+    /// A plaintext SMTP server that offers no STARTTLS and takes any `AUTH PLAIN`; returns its
+    /// port and the decoded credentials it was sent.
+    async fn plain_server() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        use base64::Engine;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (logins, received) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let logins = logins.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    write.write_all(b"220 sink ESMTP\r\n").await?;
+                    while let Some(line) = lines.next_line().await? {
+                        let upper = line.to_ascii_uppercase();
+                        let reply: &[u8] = if upper.starts_with("EHLO") {
+                            b"250-sink\r\n250 AUTH PLAIN\r\n"
+                        } else if let Some(token) = line.strip_prefix("AUTH PLAIN ") {
+                            let decoded = base64::engine::general_purpose::STANDARD
+                                .decode(token.trim())
+                                .unwrap_or_default();
+                            let _ = logins.send(String::from_utf8_lossy(&decoded).into_owned());
+                            b"235 ok\r\n"
+                        } else if upper.starts_with("QUIT") {
+                            write.write_all(b"221 bye\r\n").await?;
+                            break;
+                        } else {
+                            b"250 ok\r\n"
+                        };
+                        write.write_all(reply).await?;
+                    }
+                    Ok::<_, std::io::Error>(())
+                });
+            }
+        });
+        (port, received)
+    }
+
+    #[tokio::test]
+    async fn plain_smtp_needs_tls_none_or_opportunistic_and_logs_in() {
+        let (port, mut logins) = plain_server().await;
+        let connects = |url: String| async move {
+            let transport = smtp_transport(&url, TIMEOUT).unwrap();
+            matches!(transport.test_connection().await, Ok(true))
+        };
+        // STARTTLS is required unless told otherwise: a server without it is refused.
+        assert!(!connects(format!("smtp://127.0.0.1:{port}")).await);
+        assert!(!connects(format!("smtp://127.0.0.1:{port}?tls=required")).await);
+        assert!(!connects(format!("smtps://127.0.0.1:{port}")).await);
+        assert!(connects(format!("smtp://127.0.0.1:{port}?tls=opportunistic")).await);
+        assert!(connects(format!("smtp://127.0.0.1:{port}?tls=none")).await);
+        assert!(connects(format!("smtp://fr%40ed:p%3Ass@127.0.0.1:{port}?tls=none")).await);
+        assert_eq!(logins.recv().await.unwrap(), "\0fr@ed\0p:ss");
+        assert!(connects(format!("smtp://fred@127.0.0.1:{port}?tls=none")).await);
+        assert_eq!(logins.recv().await.unwrap(), "\0fred\0");
+        assert!(logins.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_redelivery_replaces_the_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, second) = tokio::join!(
+            write_atomically(dir.path(), "000000000001-code.eml", b"one"),
+            write_atomically(dir.path(), "000000000001-code.eml", b"two"),
+        );
+        first.unwrap();
+        second.unwrap();
+        write_atomically(dir.path(), "000000000001-code.eml", b"three")
+            .await
+            .unwrap();
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["000000000001-code.eml"]);
+        let path = dir.path().join("000000000001-code.eml");
+        assert_eq!(std::fs::read(&path).unwrap(), b"three");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn temporaries_are_message_files_for_purge_and_securing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".000000000001-code.eml.").suffix(".tmp");
+        let (_, left) = builder.tempfile_in(dir.path()).unwrap().keep().unwrap();
+        assert!(is_message_file(left.file_name().unwrap()));
+        let later = SystemTime::now() + Duration::from_secs(60);
+        assert_eq!(purge_mailbox(dir.path(), later).unwrap(), 1);
+    }
 }

@@ -11,8 +11,8 @@ use chrono::NaiveDateTime;
 use futures_util::StreamExt;
 use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGaugeVec, Opts};
 use rand::Rng;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::outbox::MessageKind;
 use super::transport::Transports;
@@ -66,19 +66,6 @@ impl OutboxMetrics {
     }
 }
 
-/// A running worker; `stop` finishes what it holds and gives back the rest.
-pub struct WorkerHandle {
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl WorkerHandle {
-    pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
-    }
-}
-
 pub struct Worker {
     pool: Pool,
     transports: Arc<Transports>,
@@ -109,16 +96,16 @@ impl Worker {
         })
     }
 
-    pub fn spawn(self) -> WorkerHandle {
-        let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(self.run(stopped));
-        WorkerHandle { stop, task }
+    /// Runs on `tasks` until `stop` is cancelled; then it finishes the deliveries it has
+    /// started and gives back the claims it has not.
+    pub fn spawn(self, tasks: &TaskTracker, stop: CancellationToken) {
+        tasks.spawn(self.run(stop));
     }
 
-    async fn run(self, mut stopped: watch::Receiver<bool>) {
+    async fn run(self, stopped: CancellationToken) {
         tracing::info!(worker = %self.id, "outbox delivery worker started");
         let mut last_housekeeping: Option<Instant> = None;
-        while !*stopped.borrow() {
+        while !stopped.is_cancelled() {
             if last_housekeeping.is_none_or(|at| at.elapsed() >= HOUSEKEEPING_INTERVAL) {
                 self.housekeeping().await;
                 last_housekeeping = Some(Instant::now());
@@ -133,7 +120,7 @@ impl Worker {
             if delivered == 0 {
                 tokio::select! {
                     _ = tokio::time::sleep(self.settings.poll_interval) => {}
-                    _ = stopped.changed() => {}
+                    _ = stopped.cancelled() => {}
                 }
             }
         }
@@ -141,7 +128,7 @@ impl Worker {
     }
 
     /// Claims one batch and delivers it; returns how many were claimed.
-    async fn deliver_batch(&self, stopped: &watch::Receiver<bool>) -> anyhow::Result<usize> {
+    async fn deliver_batch(&self, stopped: &CancellationToken) -> anyhow::Result<usize> {
         let (worker, lease, limit) = (
             self.id.clone(),
             chrono::Duration::from_std(self.settings.lease)?,
@@ -160,7 +147,7 @@ impl Worker {
         let mut unsent = Vec::new();
         let mut deliveries = futures_util::stream::iter(messages)
             .map(|message| async move {
-                if *stopped.borrow() {
+                if stopped.is_cancelled() {
                     return Err(message.0.id);
                 }
                 let result = self.transports.deliver(&message).await;

@@ -9,6 +9,8 @@ use std::time::{Duration, SystemTime};
 
 use chrono::NaiveDateTime;
 use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::db::{
     self, customer_reads, idempotency, lookup_alerts, verifications, DbConnection, Pool,
@@ -43,20 +45,22 @@ pub struct Schedule {
     pub retention: Duration,
 }
 
-/// Runs both jobs at once, then each on its own interval, until the process ends.
-pub fn spawn(pool: Pool, schedule: Schedule) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+/// Runs both jobs at once, then each on its own interval, until `stop` is cancelled (a job
+/// under way finishes first).
+pub fn spawn(tasks: &TaskTracker, stop: CancellationToken, pool: Pool, schedule: Schedule) {
+    tasks.spawn(async move {
         let mut purges = tokio::time::interval(schedule.purge_every);
         let mut passes = tokio::time::interval(schedule.hygiene_every);
         purges.set_missed_tick_behavior(MissedTickBehavior::Delay);
         passes.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = stop.cancelled() => break,
                 _ = purges.tick() => purge_all(&pool, &schedule).await,
                 _ = passes.tick() => hygiene(&pool).await,
             }
         }
-    })
+    });
 }
 
 async fn purge_all(pool: &Pool, schedule: &Schedule) {

@@ -1,0 +1,127 @@
+//! A stop (what SIGTERM does): requests in flight are answered, the delivery worker finishes the
+//! delivery it has started, and the server's task ends only once every background task has.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use diesel::{Connection, RunQueryDsl};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+use crate::smtp_sink::SmtpSink;
+
+#[derive(diesel::QueryableByName, Debug)]
+struct Message {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    status: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    claimed_by: Option<String>,
+}
+
+fn messages(app: &TestApp) -> Vec<Message> {
+    diesel::sql_query("SELECT status, claimed_by FROM outbox_messages ORDER BY id")
+        .load(&mut app.pool().get().unwrap())
+        .unwrap()
+}
+
+/// Holds the database's write lock for the dealer (PostgreSQL: the dealer's row, which every
+/// staff write takes first; SQLite: the one writer) until told to let go.
+fn hold_the_write_lock(url: &str) -> mpsc::Sender<()> {
+    let (release, released) = mpsc::channel::<()>();
+    let (held, is_held) = mpsc::channel::<()>();
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        if url.starts_with("postgres") {
+            let mut conn = diesel::PgConnection::establish(&url).unwrap();
+            diesel::sql_query("BEGIN").execute(&mut conn).unwrap();
+            diesel::sql_query("SELECT id FROM dealers WHERE id = 'abc-motors' FOR NO KEY UPDATE")
+                .execute(&mut conn)
+                .unwrap();
+            held.send(()).unwrap();
+            let _ = released.recv();
+            diesel::sql_query("ROLLBACK").execute(&mut conn).unwrap();
+        } else {
+            let mut conn = diesel::SqliteConnection::establish(&url).unwrap();
+            diesel::sql_query("PRAGMA busy_timeout = 10000")
+                .execute(&mut conn)
+                .unwrap();
+            diesel::sql_query("BEGIN IMMEDIATE")
+                .execute(&mut conn)
+                .unwrap();
+            held.send(()).unwrap();
+            let _ = released.recv();
+            diesel::sql_query("ROLLBACK").execute(&mut conn).unwrap();
+        }
+    });
+    is_held.recv().unwrap();
+    release
+}
+
+#[tokio::test]
+async fn a_stop_answers_requests_in_flight_and_loses_no_claimed_message() {
+    // The SMTP server takes two seconds to accept a message: the stop comes mid-delivery.
+    let sink = SmtpSink::start_slow(Duration::from_secs(2)).await;
+    let url = sink.url();
+    let app = std::sync::Arc::new(spawn_app_with(|c| c.notify.smtp_url = Some(url)).await);
+    app.create_dealer("abc-motors").await;
+
+    // A code to send, which the worker claims and starts delivering.
+    let started = start_verification(&app, json!({"email": "fred@sea.com"})).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !messages(&app)
+        .iter()
+        .any(|m| m.status == "pending" && m.claimed_by.is_some())
+    {
+        assert!(tokio::time::Instant::now() < deadline, "never claimed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // A staff write in flight, waiting behind another writer.
+    let release = hold_the_write_lock(&app.database_url);
+    let in_flight = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            app.post(
+                "/v1/dealers/abc-motors/customers",
+                &dealer("abc-motors"),
+                fred(),
+            )
+            .await
+        })
+    };
+    // Let it reach the lock before the stop comes.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let stopping = {
+        let stopper = app.stopper.clone();
+        tokio::spawn(async move { stopper.stop().await })
+    };
+    // The stop waits for the request in flight; let the other writer go.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    release.send(()).unwrap();
+    let answered = in_flight.await.unwrap();
+    assert_eq!(answered.status, StatusCode::CREATED, "{}", answered.body);
+    stopping.await.unwrap();
+    let running = app.running.lock().unwrap().take().unwrap();
+    tokio::time::timeout(Duration::from_secs(15), running)
+        .await
+        .expect("the server's task ends once its background tasks have")
+        .unwrap()
+        .unwrap();
+
+    // Nothing new is accepted.
+    assert!(app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .is_err());
+    // The delivery under way when the stop came was finished and recorded, not dropped.
+    let stored = messages(&app);
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0].status, "sent", "{stored:?}");
+    assert!(stored[0].claimed_by.is_none());
+    assert_eq!(sink.messages().len(), 1);
+}

@@ -5,9 +5,11 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod error;
 pub mod http;
 pub mod notify;
 pub mod observability;
+pub mod private_files;
 pub mod service;
 pub mod startup;
 

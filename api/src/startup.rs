@@ -56,7 +56,7 @@ impl Application {
         let keys = Keys::load(&config.jwt)?;
         // Before the database opens: the data folder exists, private, and so do its files.
         config.secure_files()?;
-        db::limit_in_flight(config.db_pool_size);
+        crate::http::blocking::limit_in_flight(config.db_pool_size);
         let pool = {
             let (url, size) = (config.database_url.clone(), config.db_pool_size);
             web::block(move || -> anyhow::Result<Pool> {

@@ -5,7 +5,7 @@
 use super::claims::Role;
 use super::principal::Principal;
 use crate::domain::{DealerId, Identifier};
-use crate::http::problem::ApiError;
+use crate::error::ApiError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Capability {

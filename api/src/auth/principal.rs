@@ -7,7 +7,7 @@ use super::claims::Role;
 use super::keys::Keys;
 use crate::domain::events::Actor;
 use crate::domain::Identifier;
-use crate::http::problem::ApiError;
+use crate::error::ApiError;
 
 /// The verified caller of a request.
 #[derive(Debug, Clone)]

@@ -16,6 +16,24 @@ pub struct DealerRow {
     pub updated_at: NaiveDateTime,
 }
 
+/// A key contact as the `key_contacts` column stores it.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct StoredContact {
+    pub name: String,
+    pub email: String,
+}
+
+impl DealerRow {
+    /// The key contacts, decoded from their column: `(name, email)` pairs.
+    pub fn key_contacts(&self) -> Vec<(String, String)> {
+        serde_json::from_str::<Vec<StoredContact>>(&self.key_contacts)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| (c.name, c.email))
+            .collect()
+    }
+}
+
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = dealers)]
 pub struct DealerChanges {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
+use super::blocking;
 use super::extract::{ValidJson, ValidQuery};
 use super::pagination::{self, named_page, DayScope, Page};
 use super::problem::{ApiError, FieldError, Problem};
@@ -168,7 +169,7 @@ async fn read_list(
     };
     let (after, limit) =
         pagination::day_bounds(cursor_key, &scope, query.after.as_deref(), query.limit)?;
-    let (entries, more) = db::run(&pool, move |conn| {
+    let (entries, more) = blocking::run(&pool, move |conn| {
         service::page(conn, &dealer, &actor, list, since, after.as_ref(), limit)
     })
     .await?;
@@ -200,7 +201,7 @@ async fn stream_csv(
 ) -> Result<HttpResponse, ApiError> {
     {
         let dealer = dealer.clone();
-        let exists = db::run(&pool, move |conn| {
+        let exists = blocking::run(&pool, move |conn| {
             Ok(db::dealers::exists(conn, dealer.as_str())?)
         })
         .await?;
@@ -427,7 +428,7 @@ pub async fn check_blacklist(
     let dealer = principal.authorize(Capability::Blacklists, &path)?;
     let actor = principal.actor();
     let BlacklistCheck { emails, mobiles } = body.0;
-    let checked = db::run(&pool, move |conn| {
+    let checked = blocking::run(&pool, move |conn| {
         service::check(conn, &dealer, &actor, &emails, &mobiles)
     })
     .await?;
@@ -465,7 +466,7 @@ pub async fn list_blacklist_pulls(
 ) -> Result<web::Json<BlacklistPullPage>, ApiError> {
     let dealer = principal.authorize(Capability::BlacklistPulls, &path)?;
     let (after, limit) = pagination::bounds(query.0.after.as_deref(), query.0.limit)?;
-    let page = db::run(&pool, move |conn| {
+    let page = blocking::run(&pool, move |conn| {
         if !db::dealers::exists(conn, dealer.as_str())? {
             return Err(ApiError::not_found("dealer"));
         }

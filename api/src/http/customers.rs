@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::extract::{ValidJson, ValidQuery};
+use super::blocking;
+use super::extract::{
+    parsed, parsed_optional, valid_email, valid_mobile, valid_person_name, ValidJson, ValidQuery,
+};
 use super::idempotency::refer;
 use super::leads::Lead;
 use super::pagination::{self, named_page, Page};
@@ -113,18 +116,6 @@ pub struct CustomerQuery {
     pub limit: Option<i64>,
 }
 
-pub(super) fn valid_person_name(raw: &str) -> Result<(), validator::ValidationError> {
-    rule(PersonName::parse, raw)
-}
-
-pub(super) fn valid_email(raw: &str) -> Result<(), validator::ValidationError> {
-    rule(Email::parse, raw)
-}
-
-pub(super) fn valid_mobile(raw: &str) -> Result<(), validator::ValidationError> {
-    rule(Mobile::parse, raw)
-}
-
 fn valid_consent_source(raw: &str) -> Result<(), validator::ValidationError> {
     rule(|s| crate::domain::text::bounded(s, 1, 200), raw)
 }
@@ -136,22 +127,6 @@ fn email_or_mobile(body: &CreateCustomer) -> Result<(), validator::ValidationErr
             .with_message("give an email, a mobile or both".into()));
     }
     Ok(())
-}
-
-/// Parses a field that `validator` has already accepted, naming it if it does not parse.
-pub(super) fn parsed<T>(
-    field: &str,
-    result: Result<T, crate::domain::Invalid>,
-) -> Result<T, ApiError> {
-    result.map_err(|e| ApiError::field(field, e.0))
-}
-
-pub(super) fn parsed_optional<T>(
-    field: &str,
-    raw: Option<&str>,
-    parse: fn(&str) -> Result<T, crate::domain::Invalid>,
-) -> Result<Option<T>, ApiError> {
-    raw.map(|value| parsed(field, parse(value))).transpose()
 }
 
 /// Create a customer.
@@ -185,7 +160,7 @@ pub async fn create_customer(
         consent_source: body.consent_source.map(|s| s.trim().to_owned()),
     };
     let actor = principal.actor();
-    let row = db::run(&pool, move |conn| {
+    let row = blocking::run(&pool, move |conn| {
         service::create(conn, &dealer, new, actor, Channel::Api)
     })
     .await?;
@@ -222,7 +197,7 @@ pub async fn list_customers(
             .map(Mobile::into_inner),
     };
     let reader = principal.actor();
-    let page = db::run(&pool, move |conn| {
+    let page = blocking::run(&pool, move |conn| {
         service::search(conn, &dealer, &filter, after, limit, &reader)
     })
     .await?;
@@ -250,7 +225,7 @@ pub async fn get_customer(
     let (dealer, id) = path.into_inner();
     let dealer = principal.authorize(Capability::DealerData, &dealer)?;
     let reader = principal.actor();
-    let (customer, leads) = db::run(&pool, move |conn| {
+    let (customer, leads) = blocking::run(&pool, move |conn| {
         service::get_with_leads(conn, &dealer, id, &reader)
     })
     .await?;
@@ -307,7 +282,7 @@ pub async fn customer_reads(
     let (dealer, id) = path.into_inner();
     let dealer = principal.authorize(Capability::DealerData, &dealer)?;
     let (after, limit) = pagination::bounds(query.0.after.as_deref(), query.0.limit)?;
-    let (page, reads_before_withdrawal) = db::run(&pool, move |conn| {
+    let (page, reads_before_withdrawal) = blocking::run(&pool, move |conn| {
         service::reads(conn, &dealer, id, after, limit)
     })
     .await?;
@@ -421,7 +396,7 @@ pub(super) async fn respond_with_customer(
     request: AmendRequest,
 ) -> Result<HttpResponse, ApiError> {
     let branding = branding.clone();
-    let (customer, leads) = db::run(pool, move |conn| {
+    let (customer, leads) = blocking::run(pool, move |conn| {
         let customer = amendment::amend(conn, &branding, &dealer, request)?;
         let leads = db::leads::for_customer(conn, customer.id)?;
         Ok((customer, leads))
@@ -495,7 +470,7 @@ pub async fn withdraw_consent(
     let (dealer, id) = path.into_inner();
     let dealer = principal.authorize(Capability::DealerData, &dealer)?;
     let actor = principal.actor();
-    let done = db::run(&pool, move |conn| {
+    let done = blocking::run(&pool, move |conn| {
         withdrawal::withdraw(
             conn,
             &hasher,

@@ -4,11 +4,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
+use super::blocking;
 use super::extract::ValidJson;
 use super::problem::ApiError;
 use crate::auth::{Capability, Principal};
 use crate::db::dealers::DealerRow;
-use crate::db::{self, Pool};
+use crate::db::Pool;
 use crate::domain::{rule, website, DealerId, Email, PersonName};
 use crate::service::dealers::{self as service, DealerUpdate, KeyContact, NewDealer};
 
@@ -114,7 +115,8 @@ fn contacts(body: Vec<KeyContactBody>) -> Result<Vec<KeyContact>, ApiError> {
 impl From<DealerRow> for Dealer {
     fn from(row: DealerRow) -> Self {
         Dealer {
-            key_contacts: service::key_contacts(&row)
+            key_contacts: row
+                .key_contacts()
                 .into_iter()
                 .map(|(name, email)| KeyContactBody { name, email })
                 .collect(),
@@ -149,7 +151,7 @@ pub async fn create_dealer(
         website: stored_website(&body.website)?,
         key_contacts: contacts(body.key_contacts)?,
     };
-    let row = db::run(&pool, move |conn| service::create(conn, new)).await?;
+    let row = blocking::run(&pool, move |conn| service::create(conn, new)).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/v1/dealers/{}", row.id)))
         .json(Dealer::from(row)))
@@ -169,7 +171,7 @@ pub async fn get_dealer(
     path: web::Path<String>,
 ) -> Result<web::Json<Dealer>, ApiError> {
     let dealer = principal.authorize(Capability::ReadDealer, &path)?;
-    let row = db::run(&pool, move |conn| service::get(conn, &dealer)).await?;
+    let row = blocking::run(&pool, move |conn| service::get(conn, &dealer)).await?;
     Ok(web::Json(row.into()))
 }
 
@@ -195,6 +197,6 @@ pub async fn update_dealer(
         website: body.website.as_deref().map(stored_website).transpose()?,
         key_contacts: body.key_contacts.map(contacts).transpose()?,
     };
-    let row = db::run(&pool, move |conn| service::update(conn, &dealer, update)).await?;
+    let row = blocking::run(&pool, move |conn| service::update(conn, &dealer, update)).await?;
     Ok(web::Json(row.into()))
 }

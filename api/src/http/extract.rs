@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
 use super::problem::{ApiError, FieldError};
+use crate::domain::{rule, Email, Mobile, PersonName};
 
 /// The largest JSON body accepted by default.
 pub const JSON_LIMIT: usize = 64 * 1024;
@@ -231,6 +232,33 @@ fn describe(error: &validator::ValidationError) -> String {
         "email" => "must be a valid email address".into(),
         other => other.replace('_', " "),
     }
+}
+
+// Field rules shared by the resources' bodies and queries.
+
+pub fn valid_person_name(raw: &str) -> Result<(), validator::ValidationError> {
+    rule(PersonName::parse, raw)
+}
+
+pub fn valid_email(raw: &str) -> Result<(), validator::ValidationError> {
+    rule(Email::parse, raw)
+}
+
+pub fn valid_mobile(raw: &str) -> Result<(), validator::ValidationError> {
+    rule(Mobile::parse, raw)
+}
+
+/// Parses a field that `validator` has already accepted, naming it if it does not parse.
+pub fn parsed<T>(field: &str, result: Result<T, crate::domain::Invalid>) -> Result<T, ApiError> {
+    result.map_err(|e| ApiError::field(field, e.0))
+}
+
+pub fn parsed_optional<T>(
+    field: &str,
+    raw: Option<&str>,
+    parse: fn(&str) -> Result<T, crate::domain::Invalid>,
+) -> Result<Option<T>, ApiError> {
+    raw.map(|value| parsed(field, parse(value))).transpose()
 }
 
 #[cfg(test)]

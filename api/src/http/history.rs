@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
+use super::blocking;
 use super::extract::ValidQuery;
 use super::pagination::{self, named_page, Page};
 use super::problem::ApiError;
@@ -85,7 +86,7 @@ pub async fn dealer_history(
 ) -> Result<web::Json<ChangeEventPage>, ApiError> {
     let dealer = principal.authorize(Capability::DealerData, &path)?;
     let (after, limit) = pagination::bounds(query.0.after.as_deref(), query.0.limit)?;
-    let page = db::run(&pool, move |conn| {
+    let page = blocking::run(&pool, move |conn| {
         if !db::dealers::exists(conn, dealer.as_str())? {
             return Err(ApiError::not_found("dealer"));
         }
@@ -115,7 +116,7 @@ pub async fn customer_history(
     let (dealer, id) = path.into_inner();
     let dealer = principal.authorize(Capability::DealerData, &dealer)?;
     let (after, limit) = pagination::bounds(query.0.after.as_deref(), query.0.limit)?;
-    let page = db::run(&pool, move |conn| {
+    let page = blocking::run(&pool, move |conn| {
         if customers::find(conn, dealer.as_str(), id)?.is_none() {
             return Err(ApiError::not_found("customer"));
         }

@@ -25,6 +25,7 @@ use actix_web::web::Bytes;
 use actix_web::{web, Error, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::StreamExt;
 
+use super::blocking;
 use super::client_address::client_address;
 use super::problem::ApiError;
 use crate::auth::{KeyedHasher, Keys, Role};
@@ -104,7 +105,7 @@ pub async fn idempotency(
     };
     let existing = {
         let row = row.clone();
-        db::run(&pool, move |conn| {
+        blocking::run(&pool, move |conn| {
             let existing = records::claim(conn, &row)?;
             match existing {
                 // A new key past the caller's cap: given back, and refused.
@@ -195,7 +196,7 @@ pub async fn idempotency(
         .contains(&status);
     let stored = {
         let (scope, key, body) = (row.scope.clone(), row.key.clone(), bytes.to_vec());
-        db::run(&pool, move |conn| {
+        blocking::run(&pool, move |conn| {
             if retry_worthy {
                 records::release(conn, &scope, &key)?;
             } else {

@@ -4,14 +4,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::customers::{parsed, valid_email, valid_person_name};
-use super::extract::ValidJson;
+use super::blocking;
+use super::extract::{parsed, valid_email, valid_person_name, ValidJson};
 use super::idempotency::refer;
 use super::problem::ApiError;
 use crate::auth::{Capability, Principal};
 use crate::db::idempotency::reference;
 use crate::db::leads::LeadRow;
-use crate::db::{self, Pool};
+use crate::db::Pool;
 use crate::domain::{rule, Email, PersonName};
 use crate::service::leads::{self as service, LeadStatus, LeadUpdate, NewLead, Recipient};
 
@@ -140,7 +140,7 @@ pub async fn create_lead(
         message: trimmed(body.message),
     };
     let actor = principal.actor();
-    let row = db::run(&pool, move |conn| {
+    let row = blocking::run(&pool, move |conn| {
         service::create(conn, &dealer, new, actor)
     })
     .await?;
@@ -169,7 +169,7 @@ pub async fn get_lead(
 ) -> Result<web::Json<Lead>, ApiError> {
     let (dealer, id) = path.into_inner();
     let dealer = principal.authorize(Capability::DealerData, &dealer)?;
-    let row = db::run(&pool, move |conn| service::get(conn, &dealer, id)).await?;
+    let row = blocking::run(&pool, move |conn| service::get(conn, &dealer, id)).await?;
     Ok(web::Json(row.into()))
 }
 
@@ -197,7 +197,7 @@ pub async fn update_lead(
         recipient: body.recipient.map(recipient).transpose()?,
     };
     let actor = principal.actor();
-    let row = db::run(&pool, move |conn| {
+    let row = blocking::run(&pool, move |conn| {
         service::update(conn, &dealer, id, update, actor)
     })
     .await?;

@@ -2,6 +2,7 @@
 //! OpenAPI document.
 
 pub mod blacklists;
+pub mod blocking;
 pub mod client_address;
 pub mod customers;
 pub mod dealers;

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
+use super::blocking;
 use super::extract::ValidQuery;
 use super::pagination::{self, named_page, Page};
 use super::problem::ApiError;
@@ -125,7 +126,7 @@ pub async fn list_notifications(
     let query = query.0;
     let (after, limit) = pagination::bounds(query.after.as_deref(), query.limit)?;
     let status = query.status.map(NotificationStatus::as_str);
-    let page = db::run(&pool, move |conn| {
+    let page = blocking::run(&pool, move |conn| {
         if !db::dealers::exists(conn, dealer.as_str())? {
             return Err(ApiError::not_found("dealer"));
         }

@@ -7,12 +7,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
+use super::blocking;
 use super::client_address::client_address;
 use super::customers::{
-    amendment_request, respond_with_customer, valid_email, valid_mobile, valid_person_name,
-    with_etag, AmendCustomer, Customer, WithdrawConsent, Withdrawal,
+    amendment_request, respond_with_customer, with_etag, AmendCustomer, Customer, WithdrawConsent,
+    Withdrawal,
 };
-use super::extract::ValidJson;
+use super::extract::{valid_email, valid_mobile, valid_person_name, ValidJson};
 use super::idempotency::refer;
 use super::leads::Lead;
 use super::problem::{ApiError, Problem};
@@ -169,7 +170,7 @@ pub async fn start_verification(
     let identifier = Identifier::from_parts(body.0.email.as_deref(), body.0.mobile.as_deref())
         .map_err(|(field, e)| ApiError::field(field, e.0))?;
     let client = client_address(&req);
-    let begun = db::run(&pool, move |conn| {
+    let begun = blocking::run(&pool, move |conn| {
         pi::start_verification(
             conn,
             &sender,
@@ -210,7 +211,7 @@ pub async fn confirm_verification(
     let (dealer, verification_id) = path.into_inner();
     let dealer = DealerId::parse(&dealer).map_err(|_| ApiError::not_found("dealer"))?;
     let code = body.0.code;
-    let (token, exp) = db::run(&pool, move |conn| {
+    let (token, exp) = blocking::run(&pool, move |conn| {
         pi::confirm(conn, &hasher, &keys, &dealer, &verification_id, &code)
     })
     .await?;
@@ -242,7 +243,7 @@ pub async fn pi_lookup(
     path: web::Path<String>,
 ) -> Result<web::Json<PiRecords>, ApiError> {
     let (dealer, subject) = subject(&principal, &path)?;
-    let found = db::run(&pool, move |conn| {
+    let found = blocking::run(&pool, move |conn| {
         pi::lookup(conn, &hasher, &branding, &dealer, &subject)
     })
     .await?;
@@ -315,7 +316,7 @@ pub async fn pi_amend(
         Some(subject.identifier.clone()),
         Channel::Pi,
     )?;
-    db::run(&pool, move |conn| {
+    blocking::run(&pool, move |conn| {
         pi::ensure_unspent(conn, &hasher, &subject)
     })
     .await?;
@@ -349,7 +350,7 @@ pub async fn pi_start_identifier_change(
     let identifier = Identifier::from_parts(body.0.email.as_deref(), body.0.mobile.as_deref())
         .map_err(|(field, e)| ApiError::field(field, e.0))?;
     let client = client_address(&req);
-    let begun = db::run(&pool, move |conn| {
+    let begun = blocking::run(&pool, move |conn| {
         pi::start_verification(
             conn,
             &sender,
@@ -404,7 +405,7 @@ pub async fn pi_confirm_identifier_change(
     let (dealer, customer_id, verification_id) = path.into_inner();
     let (dealer, subject) = subject(&principal, &dealer)?;
     let code = body.0.code;
-    let (customer, leads) = db::run(&pool, move |conn| {
+    let (customer, leads) = blocking::run(&pool, move |conn| {
         let change = pi::CodeForChange {
             customer_id,
             verification_id: &verification_id,
@@ -445,7 +446,7 @@ pub async fn pi_withdraw_consent(
 ) -> Result<web::Json<Withdrawal>, ApiError> {
     let (dealer, subject) = subject(&principal, &path)?;
     let actor = principal.actor();
-    let done = db::run(&pool, move |conn| {
+    let done = blocking::run(&pool, move |conn| {
         withdrawal::withdraw(
             conn,
             &hasher,

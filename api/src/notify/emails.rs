@@ -9,7 +9,6 @@ use super::templates::*;
 use super::Branding;
 use crate::db::dealers::DealerRow;
 use crate::db::DbConnection;
-use crate::service::dealers::key_contacts;
 
 /// Minutes a one-time code is valid.
 pub const CODE_MINUTES: u32 = 10;
@@ -32,7 +31,8 @@ fn render(template: impl Template) -> QueryResult<String> {
 }
 
 fn key_contact_emails(dealer: &DealerRow) -> Vec<String> {
-    key_contacts(dealer)
+    dealer
+        .key_contacts()
         .into_iter()
         .map(|(_, email)| email)
         .collect()

@@ -176,7 +176,7 @@ fn mailbox(dir: &Path) -> anyhow::Result<PathBuf> {
 /// Makes an existing mailbox folder (0700) and the message files in it (0600) private.
 pub fn secure_mailbox(dir: &Path) -> anyhow::Result<()> {
     let private = |path: &Path| {
-        crate::config::make_private(path)
+        crate::private_files::make_private(path)
             .with_context(|| format!("cannot make {} private", path.display()))
     };
     private(dir)?;

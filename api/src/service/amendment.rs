@@ -6,7 +6,7 @@ use crate::db::customers::{self, CustomerChanges, CustomerRow};
 use crate::db::{self, blacklists, events, DbConnection};
 use crate::domain::events::{Actor, Channel, EventKind, FieldChange, NewEvent};
 use crate::domain::{DealerId, Email, Identifier, Mobile, PersonName};
-use crate::http::problem::ApiError;
+use crate::error::ApiError;
 use crate::notify::templates::{AlteredRow, DetailsAltered};
 use crate::notify::{emails, Branding};
 

@@ -8,7 +8,7 @@ use crate::db::blacklists::{self, Entry, List, Position};
 use crate::db::{self, DbConnection};
 use crate::domain::events::Actor;
 use crate::domain::{DealerId, Email, Mobile};
-use crate::http::problem::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError};
 
 /// Most values one check may carry.
 pub const MAX_CHECK_VALUES: usize = 10_000;

@@ -4,7 +4,7 @@ use crate::db::leads::{self, LeadRow};
 use crate::db::{self, blacklists, events, DbConnection, Page};
 use crate::domain::events::{Actor, Channel, EventKind, FieldChange, NewEvent};
 use crate::domain::{DealerId, Email, Mobile, PersonName};
-use crate::http::problem::ApiError;
+use crate::error::ApiError;
 
 pub struct NewCustomer {
     pub first_name: PersonName,

@@ -1,22 +1,15 @@
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use serde::{Deserialize, Serialize};
 
-use crate::db::dealers::{self as table, DealerChanges, DealerRow};
+use crate::db::dealers::{self as table, DealerChanges, DealerRow, StoredContact};
 use crate::db::{self, DbConnection};
 use crate::domain::{DealerId, Email, PersonName};
-use crate::http::problem::ApiError;
+use crate::error::ApiError;
 
 /// A staff member who receives the dealer's POPIA emails.
 #[derive(Debug, Clone)]
 pub struct KeyContact {
     pub name: PersonName,
     pub email: Email,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StoredContact {
-    name: String,
-    email: String,
 }
 
 pub struct NewDealer {
@@ -31,15 +24,6 @@ pub struct DealerUpdate {
     pub name: Option<String>,
     pub website: Option<String>,
     pub key_contacts: Option<Vec<KeyContact>>,
-}
-
-/// Key contacts as stored: `(name, email)` pairs.
-pub fn key_contacts(row: &DealerRow) -> Vec<(String, String)> {
-    serde_json::from_str::<Vec<StoredContact>>(&row.key_contacts)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| (c.name, c.email))
-        .collect()
 }
 
 fn store_contacts(contacts: &[KeyContact]) -> String {

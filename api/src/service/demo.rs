@@ -4,7 +4,7 @@
 use crate::db::DbConnection;
 use crate::domain::events::{Actor, Channel};
 use crate::domain::{DealerId, Email, Mobile, PersonName};
-use crate::http::problem::ApiError;
+use crate::error::ApiError;
 
 use super::customers::{self, NewCustomer};
 use super::dealers::{self, KeyContact, NewDealer};

@@ -2,7 +2,7 @@ use crate::db::leads::{self as table, LeadChanges, LeadRow, NewLeadRow};
 use crate::db::{self, customers, events, DbConnection};
 use crate::domain::events::{Actor, Channel, EventKind, FieldChange, NewEvent};
 use crate::domain::{DealerId, Email, PersonName};
-use crate::http::problem::ApiError;
+use crate::error::ApiError;
 
 /// Where a lead stands.
 #[derive(

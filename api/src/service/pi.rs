@@ -14,7 +14,7 @@ use crate::db::verifications::{self, VerificationRow, IDENTIFIER_CHANGE, SUBJECT
 use crate::db::{self, backend, blacklists, customers, events, leads, lookup_alerts, DbConnection};
 use crate::domain::events::{Actor, Channel, EventKind, FieldChange, NewEvent};
 use crate::domain::{DealerId, Identifier};
-use crate::http::problem::ApiError;
+use crate::error::ApiError;
 use crate::notify::{emails, Branding};
 use crate::service::amendment::{self, AmendRequest, Amendment};
 

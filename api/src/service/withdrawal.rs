@@ -20,7 +20,7 @@ use crate::db::{
 };
 use crate::domain::events::{Actor, Channel, EventKind, FieldChange, NewEvent};
 use crate::domain::{DealerId, Email, Identifier, Mobile};
-use crate::http::problem::ApiError;
+use crate::error::ApiError;
 use crate::notify::templates::{ConsentWithdrawn, DeidentifyAlert};
 use crate::notify::{emails, Branding};
 use crate::service::pi::{self, Subject};

@@ -67,6 +67,12 @@ fn sdk(check: bool) -> anyhow::Result<bool> {
     Ok(true)
 }
 
+const USAGE: &str = "usage: cargo xtask sdk [--check]
+
+  sdk          regenerate sdk/src/generated.rs from openapi.yaml (3.1 rewritten to 3.0.3
+               in memory, then progenitor)
+  sdk --check  fail when the committed sdk/src/generated.rs is not what openapi.yaml gives";
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args
@@ -77,8 +83,12 @@ fn main() -> ExitCode {
     {
         ["sdk"] => sdk(false),
         ["sdk", "--check"] => sdk(true),
+        ["--help" | "-h" | "help"] | ["sdk", "--help" | "-h"] => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         _ => {
-            eprintln!("usage: cargo xtask sdk [--check]");
+            eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };

@@ -18,6 +18,7 @@ fn b64(value: &serde_json::Value) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
 }
 
+/// A missing or malformed token is 401.
 #[tokio::test]
 async fn a_missing_or_malformed_token_is_401() {
     let app = app_with_dealer().await;
@@ -37,6 +38,7 @@ async fn a_missing_or_malformed_token_is_401() {
     assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// Forged expired and misaddressed tokens are 401.
 #[tokio::test]
 async fn forged_expired_and_misaddressed_tokens_are_401() {
     let app = app_with_dealer().await;
@@ -129,6 +131,7 @@ async fn forged_expired_and_misaddressed_tokens_are_401() {
     }
 }
 
+/// Outside identity provider tokens verify by kid.
 #[tokio::test]
 async fn outside_identity_provider_tokens_verify_by_kid() {
     let app = app_with_dealer().await;
@@ -145,6 +148,7 @@ async fn outside_identity_provider_tokens_verify_by_kid() {
     );
 }
 
+/// A pem public key verifies tokens without kid.
 #[tokio::test]
 async fn a_pem_public_key_verifies_tokens_without_kid() {
     let app = spawn_app_with(|config| {
@@ -164,6 +168,7 @@ async fn a_pem_public_key_verifies_tokens_without_kid() {
     );
 }
 
+/// A wrong role is 403 and another dealer is 404.
 #[tokio::test]
 async fn a_wrong_role_is_403_and_another_dealer_is_404() {
     let app = app_with_dealer().await;

@@ -92,12 +92,13 @@ fn token(caller: Caller) -> Option<String> {
     }
 }
 
+/// Every route answers every caller as the contract says.
 #[tokio::test]
 async fn every_route_answers_every_caller_as_the_contract_says() {
     let app = spawn_app().await;
     app.create_dealer("abc-motors").await;
     app.create_dealer("xyz-motors").await;
-    let (customer, leads) = crate::pi::fred_with_leads(&app).await;
+    let (customer, leads) = fred_with_leads(&app).await;
     // The withdrawals de-identify someone else, so the other routes keep a live customer.
     let withdrawn = app
         .create_customer("abc-motors", json!({"first_name": "Leaving", "last_name": "Soon", "mobile": "082 555 0199", "consent_process": true, "consent_market": false}))

@@ -29,6 +29,7 @@ async fn read_pages(app: &TestApp, token: &str, path: &str, limit: usize) -> Vec
     items
 }
 
+/// Pages cover every entry once and changes include removals.
 #[tokio::test]
 async fn pages_cover_every_entry_once_and_changes_include_removals() {
     let app = spawn_app().await;
@@ -111,6 +112,7 @@ async fn pages_cover_every_entry_once_and_changes_include_removals() {
         .assert_field_refused("since");
 }
 
+/// The check normalises reports invalid values and has a limit.
 #[tokio::test]
 async fn the_check_normalises_reports_invalid_values_and_has_a_limit() {
     let app = spawn_app().await;
@@ -158,6 +160,7 @@ async fn the_check_normalises_reports_invalid_values_and_has_a_limit() {
     assert_eq!(reply.body["emails"], json!([]));
 }
 
+/// Operators reach the blacklists of their dealers and nothing else.
 #[tokio::test]
 async fn operators_reach_the_blacklists_of_their_dealers_and_nothing_else() {
     let app = spawn_app().await;
@@ -209,6 +212,7 @@ async fn operators_reach_the_blacklists_of_their_dealers_and_nothing_else() {
     assert_eq!(app.get(EMAILS, &admin()).await.status, StatusCode::OK);
 }
 
+/// A blacklisted identifier returns only with fresh consent.
 #[tokio::test]
 async fn a_blacklisted_identifier_returns_only_with_fresh_consent() {
     let app = spawn_app().await;
@@ -261,6 +265,7 @@ async fn a_blacklisted_identifier_returns_only_with_fresh_consent() {
     assert_eq!(check.body["mobiles"], json!([]));
 }
 
+/// Every export and check is in the pull log.
 #[tokio::test]
 async fn every_export_and_check_is_in_the_pull_log() {
     let app = spawn_app().await;
@@ -323,6 +328,7 @@ async fn page_of(app: &TestApp, token: &str, url: &str) -> (Vec<String>, Option<
     (values, page.body["next"].as_str().map(str::to_owned))
 }
 
+/// Blacklist cursors carry no value and open only where they were issued.
 #[tokio::test]
 async fn blacklist_cursors_carry_no_value_and_open_only_where_they_were_issued() {
     use base64::Engine;
@@ -415,6 +421,7 @@ async fn blacklist_cursors_carry_no_value_and_open_only_where_they_were_issued()
     }
 }
 
+/// Mobile cursors page the mobiles and carry no number.
 #[tokio::test]
 async fn mobile_cursors_page_the_mobiles_and_carry_no_number() {
     use base64::Engine;

@@ -22,6 +22,7 @@ async fn two_replicas() -> (Arc<TestApp>, Arc<TestApp>) {
     (Arc::new(first), Arc::new(second))
 }
 
+/// Ten thousand guesses find nothing and lock after five.
 #[tokio::test]
 async fn ten_thousand_guesses_find_nothing_and_lock_after_five() {
     let (first, second) = two_replicas().await;
@@ -70,6 +71,7 @@ async fn ten_thousand_guesses_find_nothing_and_lock_after_five() {
     assert_eq!(count(StatusCode::GONE), GUESSES as usize - 5);
 }
 
+/// Send limits hold across replicas.
 #[tokio::test]
 async fn send_limits_hold_across_replicas() {
     let (first, second) = two_replicas().await;

@@ -3,6 +3,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 
+/// A customer is created normalised and read with its leads.
 #[tokio::test]
 async fn a_customer_is_created_normalised_and_read_with_its_leads() {
     let app = spawn_app().await;
@@ -37,6 +38,7 @@ async fn a_customer_is_created_normalised_and_read_with_its_leads() {
     .assert_problem(StatusCode::NOT_FOUND);
 }
 
+/// Every mobile format finds the same customer.
 #[tokio::test]
 async fn every_mobile_format_finds_the_same_customer() {
     let app = spawn_app().await;
@@ -100,6 +102,7 @@ fn url_encode(value: &str) -> String {
         .collect()
 }
 
+/// Invalid values for every field are named.
 #[tokio::test]
 async fn invalid_values_for_every_field_are_named() {
     let app = spawn_app().await;
@@ -153,6 +156,7 @@ async fn invalid_values_for_every_field_are_named() {
     assert_eq!(list.body["items"], json!([]));
 }
 
+/// A customer of an unknown dealer is not created.
 #[tokio::test]
 async fn a_customer_of_an_unknown_dealer_is_not_created() {
     let app = spawn_app().await;

@@ -3,6 +3,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 
+/// An admin creates reads and changes a dealer.
 #[tokio::test]
 async fn an_admin_creates_reads_and_changes_a_dealer() {
     let app = spawn_app().await;
@@ -42,6 +43,7 @@ async fn an_admin_creates_reads_and_changes_a_dealer() {
         .assert_problem(StatusCode::NOT_FOUND);
 }
 
+/// Invalid dealer fields are named.
 #[tokio::test]
 async fn invalid_dealer_fields_are_named() {
     let app = spawn_app().await;

@@ -3,6 +3,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 
+/// Unknown routes and wrong methods are problems.
 #[tokio::test]
 async fn unknown_routes_and_wrong_methods_are_problems() {
     let app = spawn_app().await;
@@ -21,6 +22,7 @@ async fn unknown_routes_and_wrong_methods_are_problems() {
     assert_eq!(wrong.headers["allow"], "GET, POST");
 }
 
+/// Malformed json is 400 and wrong shapes are 422.
 #[tokio::test]
 async fn malformed_json_is_400_and_wrong_shapes_are_422() {
     let app = spawn_app().await;
@@ -67,6 +69,7 @@ async fn malformed_json_is_400_and_wrong_shapes_are_422() {
         .assert_field_refused("first_name");
 }
 
+/// Bodies must be json and within the limit.
 #[tokio::test]
 async fn bodies_must_be_json_and_within_the_limit() {
     let app = spawn_app().await;
@@ -85,6 +88,7 @@ async fn bodies_must_be_json_and_within_the_limit() {
     huge.assert_problem(StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+/// Bad path and query values are problems.
 #[tokio::test]
 async fn bad_path_and_query_values_are_problems() {
     let app = spawn_app().await;

@@ -42,27 +42,6 @@ fn database_files(app: &TestApp) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Waits (with a deadline) until the delivery worker has written a file to the mailbox.
-async fn first_message(mailbox: &Path) -> PathBuf {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let found = std::fs::read_dir(mailbox).ok().and_then(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.path())
-                .find(|p| p.extension().is_some_and(|x| x == "eml"))
-        });
-        if let Some(path) = found {
-            return path;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no message reached the mailbox"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 async fn withdraw_fred(app: &TestApp) {
     app.create_dealer("abc-motors").await;
     let id = app.create_customer("abc-motors", fred()).await["id"]
@@ -78,6 +57,7 @@ async fn withdraw_fred(app: &TestApp) {
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
 }
 
+/// A first start creates a private data folder and private files.
 #[tokio::test]
 async fn a_first_start_creates_a_private_data_folder_and_private_files() {
     let mut data = PathBuf::new();
@@ -105,7 +85,7 @@ async fn a_first_start_creates_a_private_data_folder_and_private_files() {
 
     withdraw_fred(&app).await;
     assert_eq!(app.mailbox, data.join("mailbox"));
-    let message = first_message(&app.mailbox).await;
+    let message = delivered_file(&app, ".eml").await;
     assert_eq!(mode(&app.mailbox), 0o700);
     assert_eq!(mode(&message), 0o600);
     for entry in std::fs::read_dir(&app.mailbox).unwrap().flatten() {
@@ -113,6 +93,7 @@ async fn a_first_start_creates_a_private_data_folder_and_private_files() {
     }
 }
 
+/// Loose folders and files are made private at start.
 #[tokio::test]
 async fn loose_folders_and_files_are_made_private_at_start() {
     let mut data = PathBuf::new();
@@ -159,6 +140,7 @@ async fn loose_folders_and_files_are_made_private_at_start() {
     assert_eq!(mode(&data.join("mailbox/notes.txt")), 0o644);
 }
 
+/// The mailbox keeps messages no longer than the retention period.
 #[tokio::test]
 async fn the_mailbox_keeps_messages_no_longer_than_the_retention_period() {
     let retention = Duration::from_secs(30 * 86_400);
@@ -203,17 +185,17 @@ async fn the_mailbox_keeps_messages_no_longer_than_the_retention_period() {
         aged(&fresh, Duration::from_secs(60));
     })
     .await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while mailbox.join("000000000001-consent_withdrawn.eml").exists() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the old message was not purged"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let old = mailbox.join("000000000001-consent_withdrawn.eml");
+    eventually(
+        Duration::from_secs(15),
+        "the old message purged",
+        || async { (!old.exists()).then_some(()) },
+    )
+    .await;
     assert!(fresh.exists());
 }
 
+/// Csv cells that a spreadsheet would evaluate are neutralised.
 #[tokio::test]
 async fn csv_cells_that_a_spreadsheet_would_evaluate_are_neutralised() {
     let app = spawn_app().await;

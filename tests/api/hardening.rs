@@ -59,6 +59,7 @@ fn count(app: &TestApp, sql: &str) -> i64 {
         .n
 }
 
+/// Another dealers caller cannot replay or probe a key.
 #[tokio::test]
 async fn another_dealers_caller_cannot_replay_or_probe_a_key() {
     let app = spawn_app().await;
@@ -117,6 +118,7 @@ async fn another_dealers_caller_cannot_replay_or_probe_a_key() {
     assert_eq!(body["id"], created["id"]);
 }
 
+/// Anonymous keyed posts store nothing but code requests.
 #[tokio::test]
 async fn anonymous_keyed_posts_store_nothing_but_code_requests() {
     let app = spawn_app().await;
@@ -145,6 +147,7 @@ async fn anonymous_keyed_posts_store_nothing_but_code_requests() {
     assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM idempotency_keys"), 1);
 }
 
+/// An address holds a bounded number of keys.
 #[tokio::test]
 async fn an_address_holds_a_bounded_number_of_keys() {
     let app = spawn_app().await;
@@ -181,6 +184,7 @@ async fn send_code(app: &TestApp, n: usize, forwarded_for: Option<&str>) -> Stat
     request.send().await.unwrap().status()
 }
 
+/// Behind a trusted proxy each visitor has their own budget.
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_visitor_has_their_own_budget() {
     let app = spawn_app_with(|c| {
@@ -210,6 +214,7 @@ async fn behind_a_trusted_proxy_each_visitor_has_their_own_budget() {
     );
 }
 
+/// From an untrusted peer forwarding headers are ignored.
 #[tokio::test]
 async fn from_an_untrusted_peer_forwarding_headers_are_ignored() {
     let app = spawn_app().await;
@@ -254,6 +259,7 @@ async fn guess_wrong(app: &TestApp, wrong: usize) {
     }
 }
 
+/// Ten wrong codes in a day lock the identifier for a day.
 #[tokio::test]
 async fn ten_wrong_codes_in_a_day_lock_the_identifier_for_a_day() {
     let app = spawn_app().await;
@@ -287,6 +293,7 @@ async fn ten_wrong_codes_in_a_day_lock_the_identifier_for_a_day() {
     assert_eq!(unlocked.status, StatusCode::ACCEPTED, "{}", unlocked.body);
 }
 
+/// Sms go only to allowed countries and within the dealers budget.
 #[tokio::test]
 async fn sms_go_only_to_allowed_countries_and_within_the_dealers_budget() {
     let app = spawn_app_with(|c| c.guards.sms.per_dealer_per_hour = 3).await;
@@ -315,6 +322,7 @@ async fn sms_go_only_to_allowed_countries_and_within_the_dealers_budget() {
     assert!(captured_logs().contains("hourly SMS budget is spent"));
 }
 
+/// Anonymous code requests do not wait on the dealers lock.
 #[tokio::test]
 async fn anonymous_code_requests_do_not_wait_on_the_dealers_lock() {
     let app = spawn_app().await;
@@ -353,6 +361,7 @@ async fn anonymous_code_requests_do_not_wait_on_the_dealers_lock() {
     diesel::sql_query("ROLLBACK").execute(&mut holder).unwrap();
 }
 
+/// Metrics labels are a fixed set and a token can guard them.
 #[tokio::test]
 async fn metrics_labels_are_a_fixed_set_and_a_token_can_guard_them() {
     let app = spawn_app_with(|c| c.guards.metrics_token = Some("metrics-secret".into())).await;
@@ -395,6 +404,7 @@ async fn metrics_labels_are_a_fixed_set_and_a_token_can_guard_them() {
     assert!(text.contains("method=\"OTHER\""), "{text}");
 }
 
+/// Every staff read of a record is recorded and a withdrawal keeps only the count.
 #[tokio::test]
 async fn every_staff_read_of_a_record_is_recorded_and_a_withdrawal_keeps_only_the_count() {
     let app = spawn_app().await;

@@ -3,6 +3,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
+/// The feed records each change with its actor and channel.
 #[tokio::test]
 async fn the_feed_records_each_change_with_its_actor_and_channel() {
     let app = spawn_app().await;

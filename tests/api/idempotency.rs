@@ -6,7 +6,6 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use crate::pi::{events_of, notifications_of};
 
 async fn post_with_key(app: &TestApp, path: &str, token: &str, key: &str, body: Value) -> Reply {
     let response = app
@@ -36,6 +35,7 @@ async fn post_with_key(app: &TestApp, path: &str, token: &str, key: &str, body: 
 
 const CUSTOMERS: &str = "/v1/dealers/abc-motors/customers";
 
+/// A retry replays the first response.
 #[tokio::test]
 async fn a_retry_replays_the_first_response() {
     let app = spawn_app().await;
@@ -80,6 +80,7 @@ async fn a_retry_replays_the_first_response() {
         .assert_field_refused("Idempotency-Key");
 }
 
+/// A request still running is 409 until it is abandoned.
 #[tokio::test]
 async fn a_request_still_running_is_409_until_it_is_abandoned() {
     let app = spawn_app().await;
@@ -111,6 +112,7 @@ async fn a_request_still_running_is_409_until_it_is_abandoned() {
     assert!(!retried.headers.contains_key("idempotent-replayed"));
 }
 
+/// Keys are kept a day.
 #[tokio::test]
 async fn keys_are_kept_a_day() {
     let app = spawn_app().await;
@@ -138,12 +140,13 @@ async fn keys_are_kept_a_day() {
     );
 }
 
+/// A retried withdrawal deidentifies once and mails once.
 #[tokio::test]
 async fn a_retried_withdrawal_deidentifies_once_and_mails_once() {
     let app = spawn_app().await;
     app.create_dealer("abc-motors").await;
     let token = dealer("abc-motors");
-    let (id, _) = crate::pi::fred_with_leads(&app).await;
+    let (id, _) = fred_with_leads(&app).await;
     let path = format!("/v1/dealers/abc-motors/customers/{id}/withdraw-consent");
     let first = post_with_key(&app, &path, &token, "withdraw-fred", json!({})).await;
     assert_eq!(first.status, StatusCode::OK);

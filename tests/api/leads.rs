@@ -3,6 +3,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 
+/// Leads are created read and moved through their statuses.
 #[tokio::test]
 async fn leads_are_created_read_and_moved_through_their_statuses() {
     let app = spawn_app().await;
@@ -54,6 +55,7 @@ async fn leads_are_created_read_and_moved_through_their_statuses() {
     .assert_field_refused("recipient.email");
 }
 
+/// A lead needs a customer of the same dealer.
 #[tokio::test]
 async fn a_lead_needs_a_customer_of_the_same_dealer() {
     let app = spawn_app().await;

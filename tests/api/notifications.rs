@@ -48,6 +48,8 @@ fn altered_rows() -> Vec<AlteredRow> {
     ]
 }
 
+/// A server sending email to `sink`, its own worker off: the test delivers with
+/// `deliver_pending`.
 async fn smtp_app(sink: &SmtpSink) -> TestApp {
     let url = sink.url();
     let app = spawn_app_with(|c| c.notify.smtp_url = Some(url)).await;
@@ -55,6 +57,20 @@ async fn smtp_app(sink: &SmtpSink) -> TestApp {
     app
 }
 
+/// A server sending email to `sink` with its own delivery worker running, for tests about
+/// that worker.
+async fn smtp_app_with_worker(sink: &SmtpSink) -> TestApp {
+    let url = sink.url();
+    let app = spawn_app_with(|c| {
+        c.notify.smtp_url = Some(url);
+        c.notify.delivery.enabled = true;
+    })
+    .await;
+    app.create_dealer("abc-motors").await;
+    app
+}
+
+/// Every message arrives with its subject recipients and facts.
 #[tokio::test]
 async fn every_message_arrives_with_its_subject_recipients_and_facts() {
     let sink = SmtpSink::start().await;
@@ -82,7 +98,8 @@ async fn every_message_arrives_with_its_subject_recipients_and_facts() {
         emails::deidentify_alert(conn, brand, dealer, "ashveer@abc-motors.co.za", &alert)?;
         Ok(())
     });
-    let received = sink.wait_for(5, WAIT).await;
+    assert_eq!(app.deliver_pending().await, 5);
+    let received = sink.messages();
     assert_eq!(received.len(), 5);
     let by_subject: HashMap<String, _> = received
         .iter()
@@ -169,22 +186,13 @@ async fn every_message_arrives_with_its_subject_recipients_and_facts() {
         "{text}"
     );
 
-    // The server records each delivery just after the SMTP server took it.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let sent = loop {
-        let sent = app
-            .get(
-                "/v1/dealers/abc-motors/notifications?status=sent",
-                &dealer("abc-motors"),
-            )
-            .await;
-        if sent.body["items"].as_array().unwrap().len() == 5
-            || tokio::time::Instant::now() > deadline
-        {
-            break sent;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    // Each delivery is recorded as soon as the SMTP server took it.
+    let sent = app
+        .get(
+            "/v1/dealers/abc-motors/notifications?status=sent",
+            &dealer("abc-motors"),
+        )
+        .await;
     assert_eq!(
         sent.body["items"].as_array().unwrap().len(),
         5,
@@ -193,6 +201,7 @@ async fn every_message_arrives_with_its_subject_recipients_and_facts() {
     );
 }
 
+/// Names are escaped in delivered html.
 #[tokio::test]
 async fn names_are_escaped_in_delivered_html() {
     let sink = SmtpSink::start().await;
@@ -204,7 +213,8 @@ async fn names_are_escaped_in_delivered_html() {
         };
         emails::consent_withdrawn(conn, brand, dealer, 7, &facts).map(|_| ())
     });
-    let received = sink.wait_for(1, WAIT).await;
+    app.deliver_pending().await;
+    let received = sink.messages();
     let parsed = received[0].parsed();
     let html = parsed.body_html(0).unwrap().into_owned();
     assert!(!html.contains("<script>"), "{html}");
@@ -220,6 +230,7 @@ async fn names_are_escaped_in_delivered_html() {
         .contains("<script>alert(1)</script> O'Hara & Co"));
 }
 
+/// A message queued in a rolled back transaction is never sent.
 #[tokio::test]
 async fn a_message_queued_in_a_rolled_back_transaction_is_never_sent() {
     let sink = SmtpSink::start().await;
@@ -236,8 +247,9 @@ async fn a_message_queued_in_a_rolled_back_transaction_is_never_sent() {
     queue(&app, |conn, dealer, brand| {
         emails::lookup_not_found(conn, brand, dealer, "0820000000").map(|_| ())
     });
-    let received = sink.wait_for(1, WAIT).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Everything due is claimed at once: the rolled-back message would be among it.
+    assert_eq!(app.deliver_pending().await, 1);
+    let received = sink.messages();
     let received_now = sink.messages();
     assert_eq!(received_now.len(), 1, "{received:?}");
     assert!(received_now[0]
@@ -258,6 +270,7 @@ fn listed(reply: &Reply) -> Vec<Value> {
     reply.body["items"].as_array().cloned().unwrap_or_default()
 }
 
+/// An smtp outage loses nothing and sends nothing twice.
 #[tokio::test]
 async fn an_smtp_outage_loses_nothing_and_sends_nothing_twice() {
     // A port with nothing listening: SMTP is down.
@@ -270,6 +283,7 @@ async fn an_smtp_outage_loses_nothing_and_sends_nothing_twice() {
     let app = spawn_app_with(|c| {
         c.notify.smtp_url = Some(url);
         c.notify.delivery.base_backoff = Duration::from_millis(300);
+        c.notify.delivery.enabled = true;
     })
     .await;
     app.create_dealer("abc-motors").await;
@@ -331,16 +345,18 @@ async fn an_smtp_outage_loses_nothing_and_sends_nothing_twice() {
     assert_eq!(listed(&sent).len(), COUNT);
 }
 
+/// Two workers on one database deliver each message once.
 #[tokio::test]
 async fn two_workers_on_one_database_deliver_each_message_once() {
     let sink = SmtpSink::start().await;
-    let app = smtp_app(&sink).await;
+    let app = smtp_app_with_worker(&sink).await;
     let url = sink.url();
     let database_url = app.database_url.clone();
     // A second replica on the same database.
     let replica = spawn_app_with(move |c| {
         c.notify.smtp_url = Some(url);
         c.database_url = database_url;
+        c.notify.delivery.enabled = true;
     })
     .await;
     const COUNT: usize = 500;
@@ -372,6 +388,7 @@ async fn two_workers_on_one_database_deliver_each_message_once() {
     );
 }
 
+/// Retention purges content and keeps the record.
 #[tokio::test]
 async fn retention_purges_content_and_keeps_the_record() {
     let sink = SmtpSink::start().await;
@@ -379,20 +396,13 @@ async fn retention_purges_content_and_keeps_the_record() {
     queue(&app, |conn, dealer, brand| {
         emails::lookup_not_found(conn, brand, dealer, "0730489055").map(|_| ())
     });
-    sink.wait_for(1, WAIT).await;
+    assert_eq!(app.deliver_pending().await, 1);
     let token = dealer("abc-motors");
-    let mut message = Value::Null;
-    for _ in 0..100 {
-        message = listed(
-            &app.get("/v1/dealers/abc-motors/notifications", &token)
-                .await,
-        )[0]
-        .clone();
-        if message["status"] == "sent" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let message = listed(
+        &app.get("/v1/dealers/abc-motors/notifications", &token)
+            .await,
+    )[0]
+    .clone();
     assert_eq!(message["status"], "sent");
     assert_eq!(
         message["recipients"],
@@ -429,6 +439,7 @@ async fn retention_purges_content_and_keeps_the_record() {
     assert!(content.is_none(), "the content row is gone");
 }
 
+/// Retention zero purges right after delivery.
 #[tokio::test]
 async fn retention_zero_purges_right_after_delivery() {
     let sink = SmtpSink::start().await;
@@ -442,24 +453,18 @@ async fn retention_zero_purges_right_after_delivery() {
     queue(&app, |conn, dealer, brand| {
         emails::lookup_not_found(conn, brand, dealer, "0730489055").map(|_| ())
     });
-    sink.wait_for(1, WAIT).await;
+    assert_eq!(app.deliver_pending().await, 1);
     let token = dealer("abc-motors");
-    let mut message = Value::Null;
-    for _ in 0..100 {
-        message = listed(
-            &app.get("/v1/dealers/abc-motors/notifications", &token)
-                .await,
-        )[0]
-        .clone();
-        if message["purged_at"].is_string() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let message = listed(
+        &app.get("/v1/dealers/abc-motors/notifications", &token)
+            .await,
+    )[0]
+    .clone();
     assert_eq!(message["status"], "sent");
     assert!(message["recipients"].is_null(), "{message}");
 }
 
+/// Without smtp every message lands in the mailbox folder.
 #[tokio::test]
 async fn without_smtp_every_message_lands_in_the_mailbox_folder() {
     let app = spawn_app().await;
@@ -469,19 +474,13 @@ async fn without_smtp_every_message_lands_in_the_mailbox_folder() {
         emails::one_time_code_sms(conn, brand, dealer, "+27836567788", "333444")?;
         Ok(())
     });
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let mut files = Vec::new();
-    while files.len() < 2 && tokio::time::Instant::now() < deadline {
-        files = std::fs::read_dir(&app.mailbox)
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .map(|e| e.path())
-                    .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
-                    .collect()
-            })
-            .unwrap_or_default();
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert_eq!(app.deliver_pending().await, 2);
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&app.mailbox)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
     files.sort();
     assert_eq!(files.len(), 2, "{files:?}");
     let eml = std::fs::read(&files[0]).unwrap();
@@ -503,6 +502,7 @@ async fn without_smtp_every_message_lands_in_the_mailbox_folder() {
     );
 }
 
+/// Sms go to the http gateway with the bearer token.
 #[tokio::test]
 async fn sms_go_to_the_http_gateway_with_the_bearer_token() {
     let gateway = crate::sms_gateway::SmsGateway::start().await;
@@ -516,7 +516,8 @@ async fn sms_go_to_the_http_gateway_with_the_bearer_token() {
     queue(&app, |conn, dealer, brand| {
         emails::one_time_code_sms(conn, brand, dealer, "+27836567788", "555666").map(|_| ())
     });
-    let received = gateway.wait_for(1, WAIT).await;
+    app.deliver_pending().await;
+    let received = gateway.sent().await;
     assert_eq!(received.len(), 1);
     assert_eq!(
         received[0].authorization.as_deref(),
@@ -529,20 +530,24 @@ async fn sms_go_to_the_http_gateway_with_the_bearer_token() {
         .starts_with("555666 is your"));
 }
 
+/// The listing is scoped filtered and measured.
 #[tokio::test]
 async fn the_listing_is_scoped_filtered_and_measured() {
     let sink = SmtpSink::start().await;
-    let app = smtp_app(&sink).await;
+    // The server's own worker, whose metrics /metrics shows.
+    let app = smtp_app_with_worker(&sink).await;
     app.create_dealer("xyz-motors").await;
     queue(&app, |conn, dealer, brand| {
         emails::lookup_not_found(conn, brand, dealer, "0730489055").map(|_| ())
     });
-    sink.wait_for(1, WAIT).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let token = dealer("abc-motors");
-    let sent = app
-        .get("/v1/dealers/abc-motors/notifications?status=sent", &token)
-        .await;
+    let sent = eventually(WAIT, "the message recorded as sent", || async {
+        let sent = app
+            .get("/v1/dealers/abc-motors/notifications?status=sent", &token)
+            .await;
+        (!listed(&sent).is_empty()).then_some(sent)
+    })
+    .await;
     assert_eq!(listed(&sent).len(), 1);
     let pending = app
         .get(
@@ -590,6 +595,7 @@ async fn the_listing_is_scoped_filtered_and_measured() {
     );
 }
 
+/// A crashed workers claim expires and another delivers.
 #[tokio::test]
 async fn a_crashed_workers_claim_expires_and_another_delivers() {
     let sink = SmtpSink::start().await;
@@ -611,11 +617,15 @@ async fn a_crashed_workers_claim_expires_and_another_delivers() {
     })
     .unwrap();
     assert_eq!(claimed.len(), 1);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.deliver_pending().await, 0);
     assert!(
         sink.messages().is_empty(),
         "delivered while another worker held the claim"
     );
-    let received = sink.wait_for(1, WAIT).await;
-    assert_eq!(received.len(), 1, "the expired claim was not taken over");
+    // Once the lease is over, another worker claims it and delivers.
+    eventually(WAIT, "the expired claim taken over", || async {
+        (app.deliver_pending().await > 0).then_some(())
+    })
+    .await;
+    assert_eq!(sink.messages().len(), 1);
 }

@@ -2,6 +2,7 @@ use reqwest::{Method, StatusCode};
 
 use crate::helpers::*;
 
+/// Health and readiness answer.
 #[tokio::test]
 async fn health_and_readiness_answer() {
     let app = spawn_app().await;
@@ -13,6 +14,7 @@ async fn health_and_readiness_answer() {
     assert!(ready.headers.contains_key("x-request-id"));
 }
 
+/// Metrics count requests per route.
 #[tokio::test]
 async fn metrics_count_requests_per_route() {
     let app = spawn_app().await;
@@ -29,6 +31,7 @@ async fn metrics_count_requests_per_route() {
     ));
 }
 
+/// Swagger ui is served from the binary.
 #[tokio::test]
 async fn swagger_ui_is_served_from_the_binary() {
     let app = spawn_app().await;
@@ -61,6 +64,7 @@ async fn swagger_ui_is_served_from_the_binary() {
     assert!(config.contains(r#""validatorUrl": "none""#), "{config}");
 }
 
+/// The committed openapi yaml is what the server serves.
 #[tokio::test]
 async fn the_committed_openapi_yaml_is_what_the_server_serves() {
     let app = spawn_app().await;
@@ -84,6 +88,7 @@ async fn the_committed_openapi_yaml_is_what_the_server_serves() {
     assert_eq!(json.body["info"]["title"], "POPIA Gateway API");
 }
 
+/// Every operation has an id a tag and problem errors.
 #[tokio::test]
 async fn every_operation_has_an_id_a_tag_and_problem_errors() {
     let app = spawn_app().await;

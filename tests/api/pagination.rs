@@ -29,6 +29,7 @@ async fn read_all(app: &TestApp, path: &str, limit: usize) -> (Vec<i64>, usize) 
     (ids, pages)
 }
 
+/// Pages have no gaps or duplicates.
 #[tokio::test]
 async fn pages_have_no_gaps_or_duplicates() {
     let app = spawn_app().await;

@@ -6,56 +6,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-/// Fred, with two active leads worked by two salespeople. Returns (customer id, lead ids).
-pub async fn fred_with_leads(app: &TestApp) -> (i64, Vec<i64>) {
-    let customer = app.create_customer("abc-motors", fred()).await;
-    let id = customer["id"].as_i64().unwrap();
-    let mut leads = Vec::new();
-    for (name, email) in [
-        ("Ashveer", "ashveer@abc-motors.co.za"),
-        ("Lerato", "lerato@abc-motors.co.za"),
-    ] {
-        let lead = app
-            .post(
-                "/v1/dealers/abc-motors/leads",
-                &dealer("abc-motors"),
-                json!({"customer_id": id, "recipient": {"name": name, "email": email},
-                       "vehicle": "VW Polo CA 123-456", "source": "abcmotors.co.za/used/vw-polo",
-                       "message": "Call Fred on 083 656 7788"}),
-            )
-            .await;
-        assert_eq!(lead.status, StatusCode::CREATED, "{}", lead.body);
-        leads.push(lead.body["id"].as_i64().unwrap());
-    }
-    (id, leads)
-}
-
-/// abc-motors' whole change feed.
-pub async fn events_of(app: &TestApp) -> Vec<Value> {
-    app.get(
-        "/v1/dealers/abc-motors/history?limit=1000",
-        &dealer("abc-motors"),
-    )
-    .await
-    .body["items"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-/// abc-motors' notifications.
-pub async fn notifications_of(app: &TestApp) -> Vec<Value> {
-    app.get(
-        "/v1/dealers/abc-motors/notifications?limit=1000",
-        &dealer("abc-motors"),
-    )
-    .await
-    .body["items"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
+/// Verify lookup amend lookup withdraw lookup.
 #[tokio::test]
 async fn verify_lookup_amend_lookup_withdraw_lookup() {
     let app = spawn_app().await;
@@ -199,6 +150,7 @@ async fn verify_lookup_amend_lookup_withdraw_lookup() {
     );
 }
 
+/// The answer to a send says nothing about who is a customer.
 #[tokio::test]
 async fn the_answer_to_a_send_says_nothing_about_who_is_a_customer() {
     let app = spawn_app().await;
@@ -228,6 +180,7 @@ async fn the_answer_to_a_send_says_nothing_about_who_is_a_customer() {
     latest_code(&app, "nobody@sea.com").await;
 }
 
+/// Five wrong codes lock the verification.
 #[tokio::test]
 async fn five_wrong_codes_lock_the_verification() {
     let app = spawn_app().await;
@@ -269,6 +222,7 @@ async fn five_wrong_codes_lock_the_verification() {
     .assert_problem(StatusCode::NOT_FOUND);
 }
 
+/// A code works once.
 #[tokio::test]
 async fn a_code_works_once() {
     let app = spawn_app().await;
@@ -302,6 +256,7 @@ async fn a_code_works_once() {
     .assert_problem(StatusCode::NOT_FOUND);
 }
 
+/// Sends past the limits are 429.
 #[tokio::test]
 async fn sends_past_the_limits_are_429() {
     let app = spawn_app().await;
@@ -359,6 +314,7 @@ async fn sends_past_the_limits_are_429() {
     );
 }
 
+/// A verification needs exactly one valid identifier.
 #[tokio::test]
 async fn a_verification_needs_exactly_one_valid_identifier() {
     let app = spawn_app().await;
@@ -392,6 +348,7 @@ async fn a_verification_needs_exactly_one_valid_identifier() {
     .assert_problem(StatusCode::NOT_FOUND);
 }
 
+/// A subject reaches only records under their identifier.
 #[tokio::test]
 async fn a_subject_reaches_only_records_under_their_identifier() {
     let app = spawn_app().await;
@@ -431,6 +388,7 @@ async fn a_subject_reaches_only_records_under_their_identifier() {
         .assert_problem(StatusCode::FORBIDDEN);
 }
 
+/// Not found is mailed once a day but always recorded.
 #[tokio::test]
 async fn not_found_is_mailed_once_a_day_but_always_recorded() {
     let app = spawn_app().await;
@@ -454,6 +412,7 @@ async fn not_found_is_mailed_once_a_day_but_always_recorded() {
     assert_eq!(recorded, 3);
 }
 
+/// An expired code is gone and expired verifications are purged.
 #[tokio::test]
 async fn an_expired_code_is_gone_and_expired_verifications_are_purged() {
     use diesel::RunQueryDsl;

@@ -29,6 +29,7 @@ fn rename(conn: &mut DbConnection, name: &str) -> diesel::QueryResult<()> {
     .map(|_| ())
 }
 
+/// A panic inside a transaction does not poison the pool.
 #[tokio::test]
 async fn a_panic_inside_a_transaction_does_not_poison_the_pool() {
     let app = spawn_app().await;
@@ -60,6 +61,7 @@ async fn a_panic_inside_a_transaction_does_not_poison_the_pool() {
     .unwrap();
 }
 
+/// A connection whose rollback failed is discarded.
 #[tokio::test]
 async fn a_connection_whose_rollback_failed_is_discarded() {
     let app = spawn_app().await;

@@ -2,8 +2,6 @@
 //! every row of every table (enumerated from the database's own catalogue), the raw bytes of the
 //! SQLite database and its WAL, and the log; in clear, masked, hashed, or inside a token.
 
-use std::time::Duration;
-
 use base64::Engine;
 use diesel::RunQueryDsl;
 use md5::Md5;
@@ -180,30 +178,21 @@ fn rand_u128() -> u128 {
     u128::from(hasher.finish()) << 64 | u128::from(hasher.finish().rotate_left(17))
 }
 
-/// The code in the newest email the SMTP server received for `recipient`.
-async fn emailed_code(sink: &SmtpSink, recipient: &str) -> String {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let code = sink
-            .messages()
-            .into_iter()
-            .rev()
-            .find(|m| m.recipients == [recipient])
-            .and_then(|mail| {
-                let body = mail.parsed().body_text(0)?.into_owned();
-                body.split_whitespace()
-                    .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
-                    .map(str::to_owned)
-            });
-        if let Some(code) = code {
-            return code;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no code email to {recipient}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// Delivers what is due, then the code in the newest email the SMTP server received for
+/// `recipient`.
+async fn emailed_code(app: &TestApp, sink: &SmtpSink, recipient: &str) -> String {
+    app.deliver_pending().await;
+    sink.messages()
+        .into_iter()
+        .rev()
+        .find(|m| m.recipients == [recipient])
+        .and_then(|mail| {
+            let body = mail.parsed().body_text(0)?.into_owned();
+            body.split_whitespace()
+                .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("no code email to {recipient}"))
 }
 
 /// Proves control of an email through the public endpoints, keyed as the SDK sends them.
@@ -216,7 +205,7 @@ async fn sign_in(app: &TestApp, sink: &SmtpSink, email: &str) -> String {
     )
     .await;
     let id = started["verification_id"].as_str().unwrap().to_owned();
-    let code = emailed_code(sink, email).await;
+    let code = emailed_code(app, sink, email).await;
     let confirmed = post_keyed(
         app,
         &format!("/v1/dealers/abc-motors/pi/verifications/{id}/confirm"),
@@ -227,27 +216,22 @@ async fn sign_in(app: &TestApp, sink: &SmtpSink, email: &str) -> String {
     confirmed["token"].as_str().unwrap().to_owned()
 }
 
-/// Waits until no message is pending (delivered, or failed for good).
+/// Delivers what is due and returns abc-motors' notifications, none of them left pending.
 async fn until_nothing_pending(app: &TestApp) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let listed = app
-            .get(
-                "/v1/dealers/abc-motors/notifications?limit=1000",
-                &dealer("abc-motors"),
-            )
-            .await
-            .body;
-        let items = listed["items"].as_array().unwrap().clone();
-        if items.iter().all(|m| m["status"] != "pending") {
-            return items;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "messages still pending: {listed}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    app.deliver_pending().await;
+    let listed = app
+        .get(
+            "/v1/dealers/abc-motors/notifications?limit=1000",
+            &dealer("abc-motors"),
+        )
+        .await
+        .body;
+    let items = listed["items"].as_array().unwrap().clone();
+    assert!(
+        items.iter().all(|m| m["status"] != "pending"),
+        "messages still pending: {listed}"
+    );
+    items
 }
 
 fn free_port() -> u16 {
@@ -258,6 +242,7 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// After a withdrawal nothing names or links the person.
 #[tokio::test]
 async fn after_a_withdrawal_nothing_names_or_links_the_person() {
     // The default retention (30 days), email over SMTP, SMS to the mailbox folder.
@@ -478,6 +463,7 @@ async fn after_a_withdrawal_nothing_names_or_links_the_person() {
     assert_eq!(record["leads"][0]["recipient"]["name"], "Ashveer");
 }
 
+/// A withdrawal purges earlier messages to the person whatever the retention.
 #[tokio::test]
 async fn a_withdrawal_purges_earlier_messages_to_the_person_whatever_the_retention() {
     let app = spawn_app().await;
@@ -499,22 +485,19 @@ async fn a_withdrawal_purges_earlier_messages_to_the_person_whatever_the_retenti
         "fred@sea.com",
     )
     .await;
-    // Wait until the code and the details-altered email are delivered (retention: 30 days).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let items = app
-            .get("/v1/dealers/abc-motors/notifications", &token)
-            .await
-            .body["items"]
-            .as_array()
-            .unwrap()
-            .clone();
-        if items.len() == 2 && items.iter().all(|m| m["status"] == "sent") {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // The code and the details-altered email are delivered (retention: 30 days).
+    app.deliver_pending().await;
+    let items = app
+        .get("/v1/dealers/abc-motors/notifications", &token)
+        .await
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        items.len() == 2 && items.iter().all(|m| m["status"] == "sent"),
+        "{items:?}"
+    );
     let done = app
         .post(
             "/v1/dealers/abc-motors/pi/withdraw-consent",

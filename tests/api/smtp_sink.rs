@@ -130,14 +130,11 @@ impl SmtpSink {
 
     /// Waits until at least `count` messages arrived (or the time is up) and returns them.
     pub async fn wait_for(&self, count: usize, within: Duration) -> Vec<Received> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
+        crate::helpers::poll_until(within, || async {
             let messages = self.messages();
-            if messages.len() >= count || tokio::time::Instant::now() >= deadline {
-                return messages;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            (messages.len() >= count, messages)
+        })
+        .await
     }
 }
 

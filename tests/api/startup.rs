@@ -7,6 +7,7 @@ async fn start_error(adjust: impl FnOnce(&mut popia_api::Config)) -> String {
     }
 }
 
+/// It refuses to start with a clear reason.
 #[tokio::test]
 async fn it_refuses_to_start_with_a_clear_reason() {
     let unsupported = start_error(|c| c.database_url = "mysql://root@127.0.0.1/popia".into()).await;

@@ -105,6 +105,7 @@ fn entries(conn: &mut DbConnection, table: &str) -> Vec<Entry> {
     rows
 }
 
+/// After the pass no blacklist row is linked by storage.
 #[tokio::test]
 async fn after_the_pass_no_blacklist_row_is_linked_by_storage() {
     // No delivery worker: nothing but this test writes while the WAL is checked.
@@ -156,6 +157,7 @@ async fn after_the_pass_no_blacklist_row_is_linked_by_storage() {
     }
 }
 
+/// The pass keeps every blacklist row exactly.
 #[tokio::test]
 async fn the_pass_keeps_every_blacklist_row_exactly() {
     let app = spawn_app().await;
@@ -197,6 +199,7 @@ async fn the_pass_keeps_every_blacklist_row_exactly() {
     }
 }
 
+/// Passes racing withdrawals and removals lose nothing.
 #[tokio::test]
 async fn passes_racing_withdrawals_and_removals_lose_nothing() {
     const PEOPLE: usize = 16;

@@ -7,7 +7,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use crate::pi::{events_of, fred_with_leads, notifications_of};
 
 fn customer_path(id: i64) -> String {
     format!("/v1/dealers/abc-motors/customers/{id}")
@@ -21,6 +20,7 @@ async fn events_count(app: &TestApp) -> usize {
     events_of(app).await.len()
 }
 
+/// Amendments are recorded normalised and conditional.
 #[tokio::test]
 async fn amendments_are_recorded_normalised_and_conditional() {
     let app = spawn_app().await;
@@ -107,6 +107,7 @@ async fn amendments_are_recorded_normalised_and_conditional() {
     }
 }
 
+/// The details altered email carries the was and changed table.
 #[tokio::test]
 async fn the_details_altered_email_carries_the_was_and_changed_table() {
     let app = spawn_app().await;
@@ -122,21 +123,7 @@ async fn the_details_altered_email_carries_the_was_and_changed_table() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK);
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
-    let eml = loop {
-        let found = std::fs::read_dir(&app.mailbox).ok().and_then(|d| {
-            d.filter_map(|e| e.ok().map(|e| e.path()))
-                .find(|p| p.to_string_lossy().ends_with("-details_altered.eml"))
-        });
-        if let Some(path) = found {
-            break std::fs::read(path).unwrap();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no details_altered email"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let eml = std::fs::read(delivered_file(&app, "-details_altered.eml").await).unwrap();
     let parsed = mail_parser::MessageParser::default().parse(&eml).unwrap();
     assert_eq!(
         parsed.subject(),
@@ -166,6 +153,7 @@ async fn the_details_altered_email_carries_the_was_and_changed_table() {
     );
 }
 
+/// A staff withdrawal takes that record only and happens once.
 #[tokio::test]
 async fn a_staff_withdrawal_takes_that_record_only_and_happens_once() {
     let app = spawn_app().await;
@@ -279,6 +267,7 @@ struct BlacklistRow {
     changed_on: String,
 }
 
+/// The two blacklist rows share nothing but the dealer and the day.
 #[tokio::test]
 async fn the_two_blacklist_rows_share_nothing_but_the_dealer_and_the_day() {
     let app = spawn_app().await;
@@ -353,6 +342,7 @@ async fn the_two_blacklist_rows_share_nothing_but_the_dealer_and_the_day() {
     );
 }
 
+/// An amendment racing a withdrawal never brings the person back.
 #[tokio::test]
 async fn an_amendment_racing_a_withdrawal_never_brings_the_person_back() {
     let app = Arc::new(spawn_app().await);
@@ -421,6 +411,7 @@ async fn an_amendment_racing_a_withdrawal_never_brings_the_person_back() {
     }
 }
 
+/// A withdrawal spends the token and a later lookup sees only the blacklist.
 #[tokio::test]
 async fn a_withdrawal_spends_the_token_and_a_later_lookup_sees_only_the_blacklist() {
     let app = spawn_app().await;

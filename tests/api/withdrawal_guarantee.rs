@@ -7,7 +7,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use crate::pi::{events_of, fred_with_leads, notifications_of};
 
 fn customer_path(id: i64) -> String {
     format!("/v1/dealers/abc-motors/customers/{id}")
@@ -52,6 +51,7 @@ async fn naledi(app: &TestApp) -> (i64, Value) {
     (id, record)
 }
 
+/// A subject cannot borrow a victims email to withdraw them.
 #[tokio::test]
 async fn a_subject_cannot_borrow_a_victims_email_to_withdraw_them() {
     let app = spawn_app().await;
@@ -129,6 +129,7 @@ async fn a_subject_cannot_borrow_a_victims_email_to_withdraw_them() {
     late.assert_problem(StatusCode::UNAUTHORIZED);
 }
 
+/// A spouse who shares only the mobile is left alone.
 #[tokio::test]
 async fn a_spouse_who_shares_only_the_mobile_is_left_alone() {
     let app = spawn_app().await;
@@ -171,6 +172,7 @@ async fn a_spouse_who_shares_only_the_mobile_is_left_alone() {
     );
 }
 
+/// An identifier change is proven by a code to the new value.
 #[tokio::test]
 async fn an_identifier_change_is_proven_by_a_code_to_the_new_value() {
     let app = spawn_app().await;
@@ -294,6 +296,7 @@ async fn an_identifier_change_is_proven_by_a_code_to_the_new_value() {
     assert_eq!(record["email"], "fred@sea.com");
 }
 
+/// Identifier change codes count against the send limits.
 #[tokio::test]
 async fn identifier_change_codes_count_against_the_send_limits() {
     let app = spawn_app().await;
@@ -320,6 +323,7 @@ async fn identifier_change_codes_count_against_the_send_limits() {
     assert!(limited.headers.contains_key("retry-after"));
 }
 
+/// A withdrawn customers lost leads stay closed and hold no free text.
 #[tokio::test]
 async fn a_withdrawn_customers_lost_leads_stay_closed_and_hold_no_free_text() {
     let app = spawn_app().await;
@@ -352,6 +356,7 @@ async fn a_withdrawn_customers_lost_leads_stay_closed_and_hold_no_free_text() {
     }
 }
 
+/// A withdrawal redacts masked lookups of the person.
 #[tokio::test]
 async fn a_withdrawal_redacts_masked_lookups_of_the_person() {
     let app = spawn_app().await;
@@ -393,6 +398,7 @@ struct Refs {
     refs: Option<String>,
 }
 
+/// Stored responses are forgotten by id and codes are never replayed.
 #[tokio::test]
 async fn stored_responses_are_forgotten_by_id_and_codes_are_never_replayed() {
     let app = spawn_app().await;

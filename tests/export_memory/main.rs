@@ -1,7 +1,7 @@
 //! The CSV export's memory, measured in a test binary of its own so that no other test's
 //! allocations share the process (the server runs in this process).
 
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 #[path = "../api/helpers.rs"]
 mod helpers;
 
@@ -110,6 +110,7 @@ async fn download(app: &TestApp) -> Download {
     }
 }
 
+/// The csv export streams in flat memory.
 #[tokio::test]
 async fn the_csv_export_streams_in_flat_memory() {
     let app = spawn_app().await;
@@ -145,8 +146,7 @@ async fn the_csv_export_streams_in_flat_memory() {
     assert!(growth(&large) < (large.bytes as f64 / 1e6) / 3.0);
 
     // Each pull is logged with its count once its stream has ended.
-    let mut counts = Vec::new();
-    for _ in 0..100 {
+    let counts = poll_until(Duration::from_secs(2), || async {
         let pulls = app
             .get(
                 "/v1/dealers/abc-motors/blacklist/pulls",
@@ -154,17 +154,15 @@ async fn the_csv_export_streams_in_flat_memory() {
             )
             .await
             .body;
-        counts = pulls["items"]
+        let counts = pulls["items"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|p| p["format"] == "csv")
             .map(|p| p["items"].clone())
             .collect::<Vec<Value>>();
-        if counts.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        (counts.len() == 2, counts)
+    })
+    .await;
     assert_eq!(counts, [100_000, 300_000]);
 }

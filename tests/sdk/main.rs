@@ -1,7 +1,7 @@
 //! End-to-end through the SDK only: a real server on a real socket, every operation at least
 //! once, the typed Problem on error paths, and the retries.
 
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 #[path = "../api/helpers.rs"]
 mod helpers;
 
@@ -37,6 +37,7 @@ fn problem_of(error: &Error) -> (u16, &types::Problem) {
     (error.status().unwrap(), problem)
 }
 
+/// Every operation through the sdk.
 #[tokio::test]
 async fn every_operation_through_the_sdk() {
     let app = spawn_app().await;
@@ -457,6 +458,7 @@ async fn every_operation_through_the_sdk() {
     );
 }
 
+/// Errors carry the typed problem.
 #[tokio::test]
 async fn errors_carry_the_typed_problem() {
     let app = spawn_app().await;
@@ -526,6 +528,7 @@ async fn errors_carry_the_typed_problem() {
     assert_eq!(problem_of(&error).0, 404);
 }
 
+/// A 429 is retried with backoff then reported.
 #[tokio::test]
 async fn a_429_is_retried_with_backoff_then_reported() {
     let app = spawn_app().await;
@@ -565,6 +568,7 @@ async fn a_429_is_retried_with_backoff_then_reported() {
     assert!(line.ends_with(" 3"), "{line}");
 }
 
+/// Connection errors are retried until the server is up.
 #[tokio::test]
 async fn connection_errors_are_retried_until_the_server_is_up() {
     // A port with no server yet; the server comes up a moment after the first attempt.
@@ -595,6 +599,7 @@ async fn connection_errors_are_retried_until_the_server_is_up() {
     drop(starter.await.unwrap());
 }
 
+/// Streams read every page.
 #[tokio::test]
 async fn streams_read_every_page() {
     let app = spawn_app().await;

@@ -1,3 +1,5 @@
+//! Queries on the blacklist pull log: record an export or check, and page through them.
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 

@@ -1,3 +1,6 @@
+//! Queries on the customers table: insert, find, search, match an identifier, update and de-
+//! identify.
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

@@ -1,3 +1,5 @@
+//! Queries on the dealers table and the key contacts stored with each dealer.
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

@@ -1,3 +1,5 @@
+//! Queries on the change-event table: record, page, past values, and redaction on withdrawal.
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -50,7 +52,7 @@ pub fn record(
         kind: event.kind.as_str(),
         actor_role: &event.actor.role,
         actor_sub: &event.actor.sub,
-        channel: event.channel.as_str(),
+        channel: event.origin.as_str(),
         changes: to_json(&event.changes),
         lead_ids: event.lead_ids.as_ref().map(to_json),
         occurred_at: at,

@@ -1,3 +1,5 @@
+//! Queries on stored Idempotency-Key responses: count, claim, finish, release, forget and purge.
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};

@@ -1,3 +1,5 @@
+//! Queries on the leads table: insert, find, update, and lose-and-clear on withdrawal.
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

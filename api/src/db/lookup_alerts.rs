@@ -1,3 +1,6 @@
+//! Queries on the NOT FOUND alert markers: one alert per identifier per day, forgotten on
+//! withdrawal.
+
 use chrono::NaiveDate;
 use diesel::prelude::*;
 

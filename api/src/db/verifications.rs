@@ -1,3 +1,5 @@
+//! Queries on one-time-code verifications, wrong-code counts and spent subject tokens.
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

@@ -1,3 +1,5 @@
+//! The dealer id value type: a slug that can only be valid.
+
 use std::fmt;
 
 use super::Invalid;

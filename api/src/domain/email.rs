@@ -1,3 +1,5 @@
+//! The email value type: normalised, valid, and masked in `Debug`.
+
 use std::fmt;
 
 use validator::ValidateEmail;

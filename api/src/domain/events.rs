@@ -1,5 +1,5 @@
-//! The change-event model: what happened to a customer or lead, who did it and through which
-//! channel, with each changed field as was/now. Later capabilities (amendment, withdrawal,
+//! The change-event model: what happened to a customer or lead, who did it and where it came
+//! from, with each changed field as was/now. Later capabilities (amendment, withdrawal,
 //! the /pi lookup) add kinds; the shape stays.
 
 use serde::{Deserialize, Serialize};
@@ -57,26 +57,28 @@ impl EventKind {
 }
 
 /// How the change reached the service: the customer's own /pi page, or the API (staff).
+// Published as the schema `Channel` and the change feed's `channel` field: names that stay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Channel {
+#[schema(as = Channel)]
+pub enum Origin {
     Pi,
     Api,
 }
 
-impl Channel {
+impl Origin {
     pub fn as_str(self) -> &'static str {
         match self {
-            Channel::Pi => "pi",
-            Channel::Api => "api",
+            Origin::Pi => "pi",
+            Origin::Api => "api",
         }
     }
 
-    pub fn from_stored(value: &str) -> Channel {
+    pub fn from_stored(value: &str) -> Origin {
         if value == "pi" {
-            Channel::Pi
+            Origin::Pi
         } else {
-            Channel::Api
+            Origin::Api
         }
     }
 }
@@ -125,7 +127,7 @@ pub struct NewEvent {
     pub customer_id: Option<i64>,
     pub kind: EventKind,
     pub actor: Actor,
-    pub channel: Channel,
+    pub origin: Origin,
     pub changes: Vec<FieldChange>,
     pub lead_ids: Option<Vec<i64>>,
 }

@@ -1,3 +1,5 @@
+//! The identifier a data subject proves control of: an email or a mobile.
+
 use super::{Email, Invalid, Mobile};
 
 /// What a data subject proves control of on the /pi page: an email or a mobile.

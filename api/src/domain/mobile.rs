@@ -1,3 +1,5 @@
+//! The mobile value type: E.164, South Africa by default, masked in `Debug`.
+
 use std::fmt;
 
 use phonenumber::country::Id::ZA;

@@ -1,3 +1,5 @@
+//! The person-name value type: trimmed, bounded, no control characters.
+
 use super::Invalid;
 
 /// A first name, surname or contact name: trimmed, 1 to 100 characters, no control characters.

@@ -1,3 +1,5 @@
+//! Free-text parsing shared by the value types: trimmed, bounded, no control characters.
+
 use super::Invalid;
 
 /// Trimmed free text of `min..=max` characters with no control characters (newlines and tabs

@@ -15,11 +15,12 @@ use super::pagination::{self, named_page, DayScope, Page};
 use super::problem::{ApiError, FieldError, Problem};
 use crate::auth::{Capability, KeyedHasher, Principal};
 use crate::db::blacklist_pulls::PullRow;
-use crate::db::blacklists::{Entry, List, BATCH};
-use crate::db::{self, Pool};
+use crate::db::blacklists::{Entry, List};
+use crate::db::Pool;
 use crate::domain::events::Actor;
 use crate::domain::DealerId;
 use crate::service::blacklists::{self as service, Pull};
+use crate::service::dealers;
 
 named_page!(BlacklistPage, BlacklistItem);
 named_page!(BlacklistPullPage, BlacklistPull);
@@ -176,11 +177,7 @@ async fn read_list(
     let next = more
         .then(|| {
             entries.last().map(|e| {
-                let day = if since.is_some() {
-                    e.changed_on
-                } else {
-                    e.added_on
-                };
+                let day = service::day_of(e, since);
                 pagination::encode_day_cursor(cursor_key, &scope, day, &e.value)
             })
         })
@@ -201,13 +198,7 @@ async fn stream_csv(
 ) -> Result<HttpResponse, ApiError> {
     {
         let dealer = dealer.clone();
-        let exists = blocking::run(&pool, move |conn| {
-            Ok(db::dealers::exists(conn, dealer.as_str())?)
-        })
-        .await?;
-        if !exists {
-            return Err(ApiError::not_found("dealer"));
-        }
+        blocking::run(&pool, move |conn| dealers::require(conn, &dealer)).await?;
     }
     let today = Utc::now().date_naive();
     let filename = match since {
@@ -255,8 +246,9 @@ async fn stream_csv(
         .streaming(body))
 }
 
-/// Writes the CSV in batches to `sender`; returns how many entries went out (and why it
-/// stopped early, if it did: the client left, or the database failed).
+/// Writes the CSV to `sender`: the header, then one chunk per batch the service reads; returns
+/// how many entries went out (and why it stopped early, if it did: the client left, or the
+/// database failed).
 fn write_csv(
     pool: &Pool,
     dealer: &DealerId,
@@ -265,57 +257,29 @@ fn write_csv(
     sender: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) -> Result<usize, (usize, String)> {
     let mut conn = pool.get().map_err(|e| (0, e.to_string()))?;
-    let mut sent = 0;
-    let mut stopped = None;
-    let result = db::backend::keyset_read(&mut conn, |conn| {
-        let header: &[&str] = match since {
-            None => &["value", "added_on"],
-            Some(_) => &["value", "change", "on"],
-        };
-        // One writer per batch: its buffer is handed to the response whole, then dropped.
-        let mut finish = |writer: csv::Writer<Vec<u8>>| -> Result<(), diesel::result::Error> {
-            let sent_ok = writer
-                .into_inner()
-                .ok()
-                .is_some_and(|bytes| sender.blocking_send(Ok(Bytes::from(bytes))).is_ok());
-            if sent_ok {
-                Ok(())
-            } else {
-                stopped = Some("the client went away".to_owned());
-                Err(diesel::result::Error::RollbackTransaction)
-            }
-        };
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        let _ = writer.write_record(header);
-        finish(writer)?;
-        let mut after = None;
-        loop {
-            let batch = list.read(conn, dealer.as_str(), since, after.as_ref(), BATCH)?;
-            let Some(last) = batch.last() else { break };
-            let day = if since.is_some() {
-                last.changed_on
-            } else {
-                last.added_on
-            };
-            after = Some((day, last.value.clone()));
-            let count = batch.len();
-            let mut writer = csv::Writer::from_writer(Vec::with_capacity(count * 40));
-            for entry in batch {
-                let _ = writer.write_record(&csv_record(item(entry, since))[..header.len()]);
-            }
-            finish(writer)?;
-            sent += count;
-            if (count as i64) < BATCH {
-                break;
-            }
-        }
-        Ok::<_, diesel::result::Error>(())
-    });
-    match (result, stopped) {
-        (Ok(()), _) => Ok(sent),
-        (Err(_), Some(reason)) => Err((sent, reason)),
-        (Err(error), None) => Err((sent, error.to_string())),
+    let header: &[&str] = match since {
+        None => &["value", "added_on"],
+        Some(_) => &["value", "change", "on"],
+    };
+    // One writer per chunk: its buffer is handed to the response whole, then dropped.
+    let send = |writer: csv::Writer<Vec<u8>>| -> bool {
+        writer
+            .into_inner()
+            .ok()
+            .is_some_and(|bytes| sender.blocking_send(Ok(Bytes::from(bytes))).is_ok())
+    };
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let _ = writer.write_record(header);
+    if !send(writer) {
+        return Err((0, "the client went away".to_owned()));
     }
+    service::export(&mut conn, dealer, list, since, |batch| {
+        let mut writer = csv::Writer::from_writer(Vec::with_capacity(batch.len() * 40));
+        for entry in batch {
+            let _ = writer.write_record(&csv_record(item(entry, since))[..header.len()]);
+        }
+        send(writer)
+    })
 }
 
 fn csv_record(row: BlacklistItem) -> [String; 3] {
@@ -467,15 +431,7 @@ pub async fn list_blacklist_pulls(
     let dealer = principal.authorize(Capability::BlacklistPulls, &path)?;
     let (after, limit) = pagination::bounds(query.0.after.as_deref(), query.0.limit)?;
     let page = blocking::run(&pool, move |conn| {
-        if !db::dealers::exists(conn, dealer.as_str())? {
-            return Err(ApiError::not_found("dealer"));
-        }
-        Ok(db::blacklist_pulls::list(
-            conn,
-            dealer.as_str(),
-            after,
-            limit,
-        )?)
+        service::pulls(conn, &dealer, after, limit)
     })
     .await?;
     Ok(web::Json(

@@ -1,3 +1,5 @@
+//! Customers over HTTP: create, search, read with leads, read log, amend and staff withdrawal.
+
 use actix_web::http::header;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -17,12 +19,12 @@ use crate::auth::{Capability, KeyedHasher, Principal};
 use crate::db::customers::{CustomerFilter, CustomerRow};
 use crate::db::idempotency::reference;
 use crate::db::{self, Pool};
-use crate::domain::events::Channel;
+use crate::domain::events::Origin;
 use crate::domain::{rule, DealerId, Email, Identifier, Mobile, PersonName};
 use crate::notify::Branding;
 use crate::service::amendment::{self, AmendRequest, Amendment};
 use crate::service::customers::{self as service, NewCustomer};
-use crate::service::withdrawal;
+use crate::service::{leads, withdrawal};
 
 named_page!(CustomerPage, Customer);
 
@@ -161,7 +163,7 @@ pub async fn create_customer(
     };
     let actor = principal.actor();
     let row = blocking::run(&pool, move |conn| {
-        service::create(conn, &dealer, new, actor, Channel::Api)
+        service::create(conn, &dealer, new, actor, Origin::Api)
     })
     .await?;
     refer(&req, [reference("customer", row.id)]);
@@ -361,7 +363,7 @@ pub(super) fn amendment_request(
     customer_id: i64,
     body: AmendCustomer,
     scope: Option<Identifier>,
-    channel: Channel,
+    origin: Origin,
 ) -> Result<AmendRequest, ApiError> {
     let amendment = Amendment {
         first_name: parsed_optional("first_name", body.first_name.as_deref(), PersonName::parse)?,
@@ -384,7 +386,7 @@ pub(super) fn amendment_request(
         if_match,
         scope,
         actor: principal.actor(),
-        channel,
+        origin,
     })
 }
 
@@ -398,7 +400,7 @@ pub(super) async fn respond_with_customer(
     let branding = branding.clone();
     let (customer, leads) = blocking::run(pool, move |conn| {
         let customer = amendment::amend(conn, &branding, &dealer, request)?;
-        let leads = db::leads::for_customer(conn, customer.id)?;
+        let leads = leads::of_customer(conn, customer.id)?;
         Ok((customer, leads))
     })
     .await?;
@@ -439,7 +441,7 @@ pub async fn amend_customer(
 ) -> Result<HttpResponse, ApiError> {
     let (dealer, id) = path.into_inner();
     let dealer = principal.authorize(Capability::DealerData, &dealer)?;
-    let request = amendment_request(&req, &principal, id, body.0, None, Channel::Api)?;
+    let request = amendment_request(&req, &principal, id, body.0, None, Origin::Api)?;
     respond_with_customer(&pool, &branding, dealer, request).await
 }
 
@@ -478,7 +480,7 @@ pub async fn withdraw_consent(
             &dealer,
             withdrawal::Scope::Customer(id),
             actor,
-            Channel::Api,
+            Origin::Api,
         )
     })
     .await?;

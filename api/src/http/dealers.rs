@@ -1,3 +1,5 @@
+//! Dealers over HTTP: an admin creates and updates them; a dealer may read its own.
+
 use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,3 +1,5 @@
+//! The change feed over HTTP: the dealer's history and one customer's, as pages of events.
+
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -10,8 +12,9 @@ use super::pagination::{self, named_page, Page};
 use super::problem::ApiError;
 use crate::auth::{Capability, Principal};
 use crate::db::events::EventRow;
-use crate::db::{self, customers, events, Pool};
-use crate::domain::events::{Actor, Channel, EventKind, FieldChange};
+use crate::db::Pool;
+use crate::domain::events::{Actor, EventKind, FieldChange, Origin};
+use crate::service::history as service;
 
 named_page!(ChangeEventPage, ChangeEvent);
 
@@ -27,7 +30,7 @@ pub struct ChangeEvent {
     pub customer_id: Option<i64>,
     pub kind: EventKind,
     pub actor: Actor,
-    pub channel: Channel,
+    pub channel: Origin,
     pub changes: Vec<FieldChange>,
     /// The leads the event is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,7 +50,7 @@ impl From<EventRow> for ChangeEvent {
                 role: row.actor_role,
                 sub: row.actor_sub,
             },
-            channel: Channel::from_stored(&row.channel),
+            channel: Origin::from_stored(&row.channel),
             changes: serde_json::from_str(&row.changes).unwrap_or_default(),
             lead_ids: row
                 .lead_ids
@@ -87,10 +90,7 @@ pub async fn dealer_history(
     let dealer = principal.authorize(Capability::DealerData, &path)?;
     let (after, limit) = pagination::bounds(query.0.after.as_deref(), query.0.limit)?;
     let page = blocking::run(&pool, move |conn| {
-        if !db::dealers::exists(conn, dealer.as_str())? {
-            return Err(ApiError::not_found("dealer"));
-        }
-        Ok(events::list(conn, dealer.as_str(), None, after, limit)?)
+        service::dealer_feed(conn, &dealer, after, limit)
     })
     .await?;
     Ok(web::Json(
@@ -117,10 +117,7 @@ pub async fn customer_history(
     let dealer = principal.authorize(Capability::DealerData, &dealer)?;
     let (after, limit) = pagination::bounds(query.0.after.as_deref(), query.0.limit)?;
     let page = blocking::run(&pool, move |conn| {
-        if customers::find(conn, dealer.as_str(), id)?.is_none() {
-            return Err(ApiError::not_found("customer"));
-        }
-        Ok(events::list(conn, dealer.as_str(), Some(id), after, limit)?)
+        service::customer_feed(conn, &dealer, id, after, limit)
     })
     .await?;
     Ok(web::Json(

@@ -1,3 +1,5 @@
+//! Leads over HTTP: create, read, and change a lead's status or salesperson.
+
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

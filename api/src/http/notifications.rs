@@ -1,3 +1,5 @@
+//! The dealer's notifications over HTTP: what was sent, to whom, and how delivery went.
+
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -10,7 +12,8 @@ use super::pagination::{self, named_page, Page};
 use super::problem::ApiError;
 use crate::auth::{Capability, Principal};
 use crate::db::outbox::Message;
-use crate::db::{self, outbox, Pool};
+use crate::db::{outbox, Pool};
+use crate::service::notifications as service;
 
 /// Where a message stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -127,10 +130,7 @@ pub async fn list_notifications(
     let (after, limit) = pagination::bounds(query.after.as_deref(), query.limit)?;
     let status = query.status.map(NotificationStatus::as_str);
     let page = blocking::run(&pool, move |conn| {
-        if !db::dealers::exists(conn, dealer.as_str())? {
-            return Err(ApiError::not_found("dealer"));
-        }
-        Ok(outbox::list(conn, dealer.as_str(), status, after, limit)?)
+        service::list(conn, &dealer, status, after, limit)
     })
     .await?;
     Ok(web::Json(

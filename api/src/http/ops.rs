@@ -1,3 +1,5 @@
+//! Operations endpoints: liveness, readiness (the database answers) and Prometheus metrics.
+
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};

@@ -19,12 +19,12 @@ use super::leads::Lead;
 use super::problem::{ApiError, Problem};
 use crate::auth::{KeyedHasher, Keys, Principal};
 use crate::db::idempotency::reference;
-use crate::db::{self, Pool};
-use crate::domain::events::Channel;
+use crate::db::Pool;
+use crate::domain::events::Origin;
 use crate::domain::{DealerId, Identifier};
 use crate::notify::Branding;
 use crate::service::pi::{Purpose, Sender, Subject};
-use crate::service::{pi, withdrawal};
+use crate::service::{leads, pi, withdrawal};
 
 /// Exactly one of `email` and `mobile`: the identifier to prove control of.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -137,10 +137,9 @@ fn subject(principal: &Principal, dealer: &str) -> Result<(DealerId, Subject), A
 fn started(started: pi::VerificationStarted) -> HttpResponse {
     HttpResponse::Accepted().json(VerificationStarted {
         verification_id: started.id,
-        channel: if started.channel == "sms" {
-            CodeChannel::Sms
-        } else {
-            CodeChannel::Email
+        channel: match started.channel {
+            pi::CodeChannel::Email => CodeChannel::Email,
+            pi::CodeChannel::Sms => CodeChannel::Sms,
         },
         // Whole seconds: the answer for a held and an unknown identifier has one length.
         expires_at: started.expires_at.and_utc().trunc_subsecs(0),
@@ -314,7 +313,7 @@ pub async fn pi_amend(
         customer_id,
         amend,
         Some(subject.identifier.clone()),
-        Channel::Pi,
+        Origin::Pi,
     )?;
     blocking::run(&pool, move |conn| {
         pi::ensure_unspent(conn, &hasher, &subject)
@@ -413,7 +412,7 @@ pub async fn pi_confirm_identifier_change(
         };
         let customer =
             pi::confirm_identifier_change(conn, &hasher, &branding, &dealer, &subject, change)?;
-        let leads = db::leads::for_customer(conn, customer.id)?;
+        let leads = leads::of_customer(conn, customer.id)?;
         Ok((customer, leads))
     })
     .await?;
@@ -454,7 +453,7 @@ pub async fn pi_withdraw_consent(
             &dealer,
             withdrawal::Scope::Subject(subject),
             actor,
-            Channel::Pi,
+            Origin::Pi,
         )
     })
     .await?;

@@ -64,6 +64,12 @@ impl OutboxMetrics {
             attempts,
         })
     }
+
+    /// Metrics in a registry of their own, which nothing serves: for a worker driven by hand
+    /// (tests deliver on demand with [`Worker::deliver_due`]).
+    pub fn unregistered() -> anyhow::Result<OutboxMetrics> {
+        OutboxMetrics::register(&prometheus::Registry::new())
+    }
 }
 
 pub struct Worker {
@@ -125,6 +131,23 @@ impl Worker {
             }
         }
         tracing::info!(worker = %self.id, "outbox delivery worker stopped");
+    }
+
+    /// Claims every message due now and delivers it once, in batches, through the same code
+    /// the background loop runs; returns how many were claimed. A message that fails is
+    /// rescheduled with backoff as usual, not retried here. For delivering on demand (tests)
+    /// in a process that runs no background worker.
+    pub async fn deliver_due(&self) -> anyhow::Result<usize> {
+        let never = CancellationToken::new();
+        let mut total = 0;
+        loop {
+            let claimed = self.deliver_batch(&never).await?;
+            total += claimed;
+            // A short batch took everything that was due when it was claimed.
+            if claimed < self.settings.batch_size.max(1) as usize {
+                return Ok(total);
+            }
+        }
     }
 
     /// Claims one batch and delivers it; returns how many were claimed.

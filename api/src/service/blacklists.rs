@@ -3,12 +3,13 @@
 
 use chrono::NaiveDate;
 
-use crate::db::blacklist_pulls::{self, NewPull};
-use crate::db::blacklists::{self, Entry, List, Position};
-use crate::db::{self, DbConnection};
+use crate::db::blacklist_pulls::{self, NewPull, PullRow};
+use crate::db::blacklists::{self, Entry, List, Position, BATCH};
+use crate::db::{self, DbConnection, Page};
 use crate::domain::events::Actor;
 use crate::domain::{DealerId, Email, Mobile};
 use crate::error::{ApiError, FieldError};
+use crate::service::dealers;
 
 /// Most values one check may carry.
 pub const MAX_CHECK_VALUES: usize = 10_000;
@@ -51,9 +52,7 @@ pub fn page(
     after: Option<&Position>,
     limit: i64,
 ) -> Result<(Vec<Entry>, bool), ApiError> {
-    if !db::dealers::exists(conn, dealer.as_str())? {
-        return Err(ApiError::not_found("dealer"));
-    }
+    dealers::require(conn, dealer)?;
     let mut entries = db::backend::keyset_read(conn, |conn| {
         list.read(conn, dealer.as_str(), since, after, limit + 1)
     })?;
@@ -69,6 +68,65 @@ pub fn page(
     };
     record_pull(conn, pull)?;
     Ok((entries, more))
+}
+
+/// The day an entry is ordered by: the day it changed when reading changes (`since`), else the
+/// day it was added.
+pub fn day_of(entry: &Entry, since: Option<NaiveDate>) -> NaiveDate {
+    if since.is_some() {
+        entry.changed_on
+    } else {
+        entry.added_on
+    }
+}
+
+/// The whole list (or its changes since a day), read in keyset batches of [`BATCH`] inside one
+/// read transaction and handed to `deliver` one batch at a time, so memory stays flat however
+/// long the list. `deliver` answers `false` when the reader went away, which stops the export.
+/// Returns how many entries were handed over; on an early stop, that count and why.
+pub fn export(
+    conn: &mut DbConnection,
+    dealer: &DealerId,
+    list: List,
+    since: Option<NaiveDate>,
+    mut deliver: impl FnMut(Vec<Entry>) -> bool,
+) -> Result<usize, (usize, String)> {
+    let mut sent = 0;
+    let mut stopped = None;
+    let result = db::backend::keyset_read(conn, |conn| {
+        let mut after = None;
+        loop {
+            let batch = list.read(conn, dealer.as_str(), since, after.as_ref(), BATCH)?;
+            let Some(last) = batch.last() else { break };
+            after = Some((day_of(last, since), last.value.clone()));
+            let count = batch.len();
+            if !deliver(batch) {
+                stopped = Some("the client went away".to_owned());
+                return Err(diesel::result::Error::RollbackTransaction);
+            }
+            sent += count;
+            if (count as i64) < BATCH {
+                break;
+            }
+        }
+        Ok::<_, diesel::result::Error>(())
+    });
+    match (result, stopped) {
+        (Ok(()), _) => Ok(sent),
+        (Err(_), Some(reason)) => Err((sent, reason)),
+        (Err(error), None) => Err((sent, error.to_string())),
+    }
+}
+
+/// A page of the dealer's pull log after the pull `after`; 404 when there is no such dealer.
+pub fn pulls(
+    conn: &mut DbConnection,
+    dealer: &DealerId,
+    after: i64,
+    limit: i64,
+) -> Result<Page<PullRow>, ApiError> {
+    dealers::require(conn, dealer)?;
+    Ok(blacklist_pulls::list(conn, dealer.as_str(), after, limit)?)
 }
 
 /// The result of a check: the normalised values on the lists, and the values that are not
@@ -117,9 +175,7 @@ pub fn check(
     let mobile_values = normalised("mobiles", mobiles, &|v| {
         Mobile::parse(v).ok().map(Mobile::into_inner)
     });
-    if !db::dealers::exists(conn, dealer.as_str())? {
-        return Err(ApiError::not_found("dealer"));
-    }
+    dealers::require(conn, dealer)?;
     let mut found_emails = blacklists::emails::present(conn, dealer.as_str(), &email_values)?;
     let mut found_mobiles = blacklists::mobiles::present(conn, dealer.as_str(), &mobile_values)?;
     found_emails.sort();

@@ -1,10 +1,14 @@
+//! Customer actions: create (leaving the blacklists with fresh consent), read with leads, search,
+//! and the read log.
+
 use crate::db::customer_reads::{self, ReadRow};
 use crate::db::customers::{self as table, CustomerFilter, CustomerRow, NewCustomerRow};
 use crate::db::leads::{self, LeadRow};
 use crate::db::{self, blacklists, events, DbConnection, Page};
-use crate::domain::events::{Actor, Channel, EventKind, FieldChange, NewEvent};
+use crate::domain::events::{Actor, EventKind, FieldChange, NewEvent, Origin};
 use crate::domain::{DealerId, Email, Mobile, PersonName};
 use crate::error::ApiError;
+use crate::service::dealers;
 
 pub struct NewCustomer {
     pub first_name: PersonName,
@@ -22,7 +26,7 @@ pub fn create(
     dealer: &DealerId,
     new: NewCustomer,
     actor: Actor,
-    channel: Channel,
+    origin: Origin,
 ) -> Result<CustomerRow, ApiError> {
     let now = db::now();
     let row = NewCustomerRow {
@@ -38,9 +42,7 @@ pub fn create(
         updated_at: now,
     };
     db::dealer_transaction(conn, dealer.as_str(), |conn| {
-        if !db::dealers::exists(conn, dealer.as_str())? {
-            return Err(ApiError::not_found("dealer"));
-        }
+        dealers::require(conn, dealer)?;
         leave_blacklists_with_fresh_consent(conn, dealer, &row, now.date())?;
         let customer = table::insert(conn, &row)?;
         let changes = [
@@ -56,7 +58,7 @@ pub fn create(
             customer_id: Some(customer.id),
             kind: EventKind::CustomerCreated,
             actor,
-            channel,
+            origin,
             changes: changes.into_iter().flatten().collect(),
             lead_ids: None,
         };

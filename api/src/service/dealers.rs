@@ -1,3 +1,5 @@
+//! Dealer actions: create, read, update, and the one "dealer exists, else 404" check.
+
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::db::dealers::{self as table, DealerChanges, DealerRow, StoredContact};
@@ -56,6 +58,16 @@ pub fn create(conn: &mut DbConnection, new: NewDealer) -> Result<DealerRow, ApiE
     Ok(row)
 }
 
+/// The dealer must exist: `Ok` if it does, 404 `dealer` if not.
+pub fn require(conn: &mut DbConnection, id: &DealerId) -> Result<(), ApiError> {
+    if table::exists(conn, id.as_str())? {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("dealer"))
+    }
+}
+
+/// The dealer's row, or 404 `dealer`.
 pub fn get(conn: &mut DbConnection, id: &DealerId) -> Result<DealerRow, ApiError> {
     table::find(conn, id.as_str())?.ok_or_else(|| ApiError::not_found("dealer"))
 }

@@ -2,7 +2,7 @@
 //! Seeded through the same actions as the API (so the change feed has their events), once.
 
 use crate::db::DbConnection;
-use crate::domain::events::{Actor, Channel};
+use crate::domain::events::{Actor, Origin};
 use crate::domain::{DealerId, Email, Mobile, PersonName};
 use crate::error::ApiError;
 
@@ -87,7 +87,7 @@ pub fn seed(
                 consent_source: Some("demo-motors.example enquiry form".into()),
             },
             actor.clone(),
-            Channel::Api,
+            Origin::Api,
         )?;
         if first == "Aisha" {
             withdrawing = Some(customer.id);
@@ -120,7 +120,7 @@ pub fn seed(
             &dealer,
             withdrawal::Scope::Customer(id),
             actor,
-            Channel::Api,
+            Origin::Api,
         )?;
     }
     Ok(true)

@@ -1,6 +1,8 @@
+//! Lead actions: create, read, and change status or salesperson, each recording its events.
+
 use crate::db::leads::{self as table, LeadChanges, LeadRow, NewLeadRow};
 use crate::db::{self, customers, events, DbConnection};
-use crate::domain::events::{Actor, Channel, EventKind, FieldChange, NewEvent};
+use crate::domain::events::{Actor, EventKind, FieldChange, NewEvent, Origin};
 use crate::domain::{DealerId, Email, PersonName};
 use crate::error::ApiError;
 
@@ -96,7 +98,7 @@ pub fn create(
             customer_id: Some(customer.id),
             kind: EventKind::LeadCreated,
             actor,
-            channel: Channel::Api,
+            origin: Origin::Api,
             changes: changes.into_iter().flatten().collect(),
             lead_ids: Some(vec![lead.id]),
         };
@@ -105,6 +107,12 @@ pub fn create(
     })
 }
 
+/// A customer's leads, oldest first.
+pub fn of_customer(conn: &mut DbConnection, customer_id: i64) -> Result<Vec<LeadRow>, ApiError> {
+    Ok(table::for_customer(conn, customer_id)?)
+}
+
+/// One lead of the dealer, or 404 `lead`.
 pub fn get(conn: &mut DbConnection, dealer: &DealerId, id: i64) -> Result<LeadRow, ApiError> {
     table::find(conn, dealer.as_str(), id)?.ok_or_else(|| ApiError::not_found("lead"))
 }
@@ -175,7 +183,7 @@ pub fn update(
                 customer_id: Some(lead.customer_id),
                 kind,
                 actor: actor.clone(),
-                channel: Channel::Api,
+                origin: Origin::Api,
                 changes,
                 lead_ids: Some(vec![lead.id]),
             };

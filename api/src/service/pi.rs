@@ -12,7 +12,7 @@ use crate::db::customers::CustomerRow;
 use crate::db::leads::LeadRow;
 use crate::db::verifications::{self, VerificationRow, IDENTIFIER_CHANGE, SUBJECT};
 use crate::db::{self, backend, blacklists, customers, events, leads, lookup_alerts, DbConnection};
-use crate::domain::events::{Actor, Channel, EventKind, FieldChange, NewEvent};
+use crate::domain::events::{Actor, EventKind, FieldChange, NewEvent, Origin};
 use crate::domain::{DealerId, Identifier};
 use crate::error::ApiError;
 use crate::notify::{emails, Branding};
@@ -150,9 +150,34 @@ fn not_locked(
     }
 }
 
+/// How a one-time code is sent: by email to an email, by SMS to a mobile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeChannel {
+    Email,
+    Sms,
+}
+
+impl CodeChannel {
+    /// The channel a code to `identifier` goes by.
+    pub fn of(identifier: &Identifier) -> Self {
+        match identifier {
+            Identifier::Email(_) => CodeChannel::Email,
+            Identifier::Mobile(_) => CodeChannel::Sms,
+        }
+    }
+
+    /// As stored in a verification's `channel`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeChannel::Email => "email",
+            CodeChannel::Sms => "sms",
+        }
+    }
+}
+
 pub struct VerificationStarted {
     pub id: String,
-    pub channel: &'static str,
+    pub channel: CodeChannel,
     pub expires_at: NaiveDateTime,
 }
 
@@ -231,8 +256,7 @@ pub fn start_verification(
     let client_key = hasher.client(client_address);
     db::write_transaction(conn, |conn| {
         backend::lock_key(conn, &format!("sends:{}:{identifier_key}", dealer.as_str()))?;
-        let dealer_row = db::dealers::find(conn, dealer.as_str())?
-            .ok_or_else(|| ApiError::not_found("dealer"))?;
+        let dealer_row = super::dealers::get(conn, dealer)?;
         let (purpose, customer_id, requested_by) = match purpose {
             Purpose::SignIn => (SUBJECT, None, None),
             Purpose::IdentifierChange {
@@ -272,7 +296,7 @@ pub fn start_verification(
         let row = VerificationRow {
             id: id.clone(),
             dealer_id: dealer.as_str().to_owned(),
-            channel: channel_of(identifier).to_owned(),
+            channel: CodeChannel::of(identifier).as_str().to_owned(),
             identifier: identifier.as_str().to_owned(),
             identifier_key: identifier_key.clone(),
             client_key: client_key.clone(),
@@ -296,17 +320,10 @@ pub fn start_verification(
         };
         Ok(VerificationStarted {
             id,
-            channel: channel_of(identifier),
+            channel: CodeChannel::of(identifier),
             expires_at: row.expires_at,
         })
     })
-}
-
-fn channel_of(identifier: &Identifier) -> &'static str {
-    match identifier {
-        Identifier::Email(_) => "email",
-        Identifier::Mobile(_) => "sms",
-    }
 }
 
 enum Checked {
@@ -428,7 +445,7 @@ pub fn confirm_identifier_change(
             if_match: None,
             scope: Some(subject.identifier.clone()),
             actor: subject_actor(subject),
-            channel: Channel::Pi,
+            origin: Origin::Pi,
         },
     )
 }
@@ -457,7 +474,7 @@ fn subjects_record(
 
 fn stored_identifier(row: &VerificationRow) -> Result<Identifier, ApiError> {
     let value = Some(row.identifier.as_str());
-    let parsed = if row.channel == "sms" {
+    let parsed = if row.channel == CodeChannel::Sms.as_str() {
         Identifier::from_parts(None, value)
     } else {
         Identifier::from_parts(value, None)
@@ -517,8 +534,7 @@ pub fn lookup(
         });
     }
     db::dealer_transaction(conn, dealer.as_str(), |conn| {
-        let dealer_row = db::dealers::find(conn, dealer.as_str())?
-            .ok_or_else(|| ApiError::not_found("dealer"))?;
+        let dealer_row = super::dealers::get(conn, dealer)?;
         let now = db::now();
         let key = hasher.identifier(identifier);
         if lookup_alerts::first_today(conn, dealer.as_str(), &key, now.date())? {
@@ -528,7 +544,7 @@ pub fn lookup(
             customer_id: None,
             kind: EventKind::LookupNotFound,
             actor: subject_actor(subject),
-            channel: Channel::Pi,
+            origin: Origin::Pi,
             changes: FieldChange::set(identifier.kind(), Some(identifier.masked()))
                 .into_iter()
                 .collect(),

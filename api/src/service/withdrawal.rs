@@ -13,12 +13,14 @@ use chrono::NaiveDateTime;
 
 use crate::auth::KeyedHasher;
 use crate::db::customers::{self, CustomerRow};
+use crate::db::dealers::DealerRow;
 use crate::db::idempotency::reference;
+use crate::db::leads::LeadRow;
 use crate::db::{
     self, blacklists, customer_reads, events, idempotency, leads, lookup_alerts, outbox,
     verifications, DbConnection,
 };
-use crate::domain::events::{Actor, Channel, EventKind, FieldChange, NewEvent};
+use crate::domain::events::{Actor, EventKind, FieldChange, NewEvent, Origin};
 use crate::domain::{DealerId, Email, Identifier, Mobile};
 use crate::error::ApiError;
 use crate::notify::templates::{ConsentWithdrawn, DeidentifyAlert};
@@ -48,11 +50,10 @@ pub fn withdraw(
     dealer: &DealerId,
     scope: Scope,
     actor: Actor,
-    channel: Channel,
+    origin: Origin,
 ) -> Result<Withdrawal, ApiError> {
     db::dealer_transaction(conn, dealer.as_str(), |conn| {
-        let dealer_row = db::dealers::find(conn, dealer.as_str())?
-            .ok_or_else(|| ApiError::not_found("dealer"))?;
+        let dealer_row = super::dealers::get(conn, dealer)?;
         let records = match &scope {
             Scope::Customer(id) => {
                 let customer = customers::find(conn, dealer.as_str(), *id)?
@@ -81,18 +82,17 @@ pub fn withdraw(
             });
         }
         let now = db::now();
+        let context = Context {
+            hasher,
+            branding,
+            dealer: &dealer_row,
+            actor: &actor,
+            origin,
+            now,
+        };
         let mut lead_ids_lost = Vec::new();
         for customer in &records {
-            lead_ids_lost.extend(withdraw_one(
-                conn,
-                hasher,
-                branding,
-                &dealer_row,
-                customer,
-                &actor,
-                channel,
-                now,
-            )?);
+            lead_ids_lost.extend(withdraw_one(conn, &context, customer)?);
         }
         Ok(Withdrawal {
             customer_ids: records.iter().map(|c| c.id).collect(),
@@ -146,35 +146,97 @@ fn identifiers_over_time(
     Ok(identifiers)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What each step of one record's withdrawal needs besides the connection: the same for every
+/// record of one withdrawal.
+struct Context<'a> {
+    hasher: &'a KeyedHasher,
+    branding: &'a Branding,
+    dealer: &'a DealerRow,
+    actor: &'a Actor,
+    origin: Origin,
+    now: NaiveDateTime,
+}
+
+/// Withdraws one record, step by step, in the caller's transaction; returns the leads it lost.
 fn withdraw_one(
     conn: &mut DbConnection,
-    hasher: &KeyedHasher,
-    branding: &Branding,
-    dealer: &db::dealers::DealerRow,
+    cx: &Context<'_>,
     customer: &CustomerRow,
-    actor: &Actor,
-    channel: Channel,
-    now: NaiveDateTime,
 ) -> Result<Vec<i64>, ApiError> {
-    let dealer_id = dealer.id.as_str();
-    let lead_rows = leads::for_customer(conn, customer.id)?;
-    let lost = leads::lose_and_clear(conn, customer.id, now)?;
+    let leads = close_leads(conn, cx, customer)?;
+    blacklist_identifiers(conn, cx, customer)?;
+    forget_what_identifies_them(conn, cx, customer)?;
+    redact_history(conn, customer)?;
+    deidentify_record(conn, cx, customer)?;
+    record_events(conn, cx, customer, &leads.lost)?;
+    queue_emails(conn, cx, customer, &leads)?;
+    Ok(leads.lost)
+}
 
-    // The blacklists: two rows in two tables, sharing nothing but the dealer and the day.
+/// The record's leads as they were, and the ids of those the withdrawal lost.
+struct ClosedLeads {
+    before: Vec<LeadRow>,
+    lost: Vec<i64>,
+}
+
+/// Active leads become lost and every lead's free text is cleared.
+fn close_leads(
+    conn: &mut DbConnection,
+    cx: &Context<'_>,
+    customer: &CustomerRow,
+) -> Result<ClosedLeads, ApiError> {
+    let before = leads::for_customer(conn, customer.id)?;
+    let lost = leads::lose_and_clear(conn, customer.id, cx.now)?;
+    Ok(ClosedLeads { before, lost })
+}
+
+/// The blacklists: two rows in two tables, sharing nothing but the dealer and the day.
+fn blacklist_identifiers(
+    conn: &mut DbConnection,
+    cx: &Context<'_>,
+    customer: &CustomerRow,
+) -> Result<(), ApiError> {
+    let dealer_id = cx.dealer.id.as_str();
     if let Some(email) = &customer.email {
-        blacklists::emails::add(conn, dealer_id, email, now.date())?;
+        blacklists::emails::add(conn, dealer_id, email, cx.now.date())?;
     }
     if let Some(mobile) = &customer.mobile {
-        blacklists::mobiles::add(conn, dealer_id, mobile, now.date())?;
+        blacklists::mobiles::add(conn, dealer_id, mobile, cx.now.date())?;
     }
+    Ok(())
+}
 
-    // Forget what identifies them elsewhere: verifications (their own, and identifier changes
-    // asked for this record) and alerts keyed by their identifiers, the stored responses of
-    // requests about the record or those verifications, and messages about them or to them:
-    // waiting ones are cancelled, finished ones lose their content.
+/// Forgets what identifies them elsewhere, under every email and mobile the record has had:
+/// verifications and alerts, stored responses, messages, masked NOT FOUND values, and who read
+/// the record (only the count stays).
+fn forget_what_identifies_them(
+    conn: &mut DbConnection,
+    cx: &Context<'_>,
+    customer: &CustomerRow,
+) -> Result<(), ApiError> {
     let identifiers = identifiers_over_time(conn, customer)?;
-    let keys: Vec<String> = identifiers.iter().map(|i| hasher.identifier(i)).collect();
+    forget_verifications(conn, cx, customer, &identifiers)?;
+    silence_messages(conn, cx, customer, &identifiers)?;
+    let masked: Vec<String> = identifiers.iter().map(Identifier::masked).collect();
+    events::redact_masked_lookups(conn, cx.dealer.id.as_str(), &masked)?;
+    customer_reads::keep_count_only(conn, customer.id)?;
+    Ok(())
+}
+
+/// Verifications (their own, and identifier changes asked for this record) and alerts keyed by
+/// their identifiers, and the stored responses of requests about the record or those
+/// verifications.
+fn forget_verifications(
+    conn: &mut DbConnection,
+    cx: &Context<'_>,
+    customer: &CustomerRow,
+    identifiers: &[Identifier],
+) -> Result<(), ApiError> {
+    let dealer_id = cx.dealer.id.as_str();
+    let keys: Vec<String> = identifiers
+        .iter()
+        .map(|i| cx.hasher.identifier(i))
+        .collect();
     let verification_ids = verifications::ids_for(conn, dealer_id, &keys, &[customer.id])?;
     verifications::delete(conn, &verification_ids)?;
     lookup_alerts::delete_for_identifiers(conn, dealer_id, &keys)?;
@@ -184,29 +246,61 @@ fn withdraw_one(
         .chain([reference("customer", customer.id)])
         .collect();
     idempotency::forget_references(conn, dealer_id, &references)?;
-    outbox::cancel_pending_for_customer(conn, customer.id, now)?;
-    outbox::purge_customer(conn, customer.id, now)?;
-    for identifier in &identifiers {
-        outbox::cancel_pending_to(conn, dealer_id, identifier.as_str(), now)?;
-        outbox::purge_recipient(conn, dealer_id, identifier.as_str(), now)?;
-    }
-    let masked: Vec<String> = identifiers.iter().map(Identifier::masked).collect();
-    events::redact_masked_lookups(conn, dealer_id, &masked)?;
-    customer_reads::keep_count_only(conn, customer.id)?;
+    Ok(())
+}
 
-    // History stays, de-identified; then what happened now.
+/// Messages about them or to them: waiting ones are cancelled, finished ones lose their content.
+fn silence_messages(
+    conn: &mut DbConnection,
+    cx: &Context<'_>,
+    customer: &CustomerRow,
+    identifiers: &[Identifier],
+) -> Result<(), ApiError> {
+    let dealer_id = cx.dealer.id.as_str();
+    outbox::cancel_pending_for_customer(conn, customer.id, cx.now)?;
+    outbox::purge_customer(conn, customer.id, cx.now)?;
+    for identifier in identifiers {
+        outbox::cancel_pending_to(conn, dealer_id, identifier.as_str(), cx.now)?;
+        outbox::purge_recipient(conn, dealer_id, identifier.as_str(), cx.now)?;
+    }
+    Ok(())
+}
+
+/// History stays, de-identified: earlier events' values become `"[de-identified]"`.
+fn redact_history(conn: &mut DbConnection, customer: &CustomerRow) -> Result<(), ApiError> {
     events::redact_customer(conn, customer.id)?;
-    customers::deidentify(conn, customer.id, now)?;
+    Ok(())
+}
+
+/// Names, email, mobile and consent source cleared, both consents false, the id kept.
+fn deidentify_record(
+    conn: &mut DbConnection,
+    cx: &Context<'_>,
+    customer: &CustomerRow,
+) -> Result<(), ApiError> {
+    customers::deidentify(conn, customer.id, cx.now)?;
+    Ok(())
+}
+
+/// What happened now: `consent.withdrawn`, `customer.deidentified`, and `lead.status_changed`
+/// for each lost lead.
+fn record_events(
+    conn: &mut DbConnection,
+    cx: &Context<'_>,
+    customer: &CustomerRow,
+    lost: &[i64],
+) -> Result<(), ApiError> {
+    let dealer_id = cx.dealer.id.as_str();
     let record = |conn: &mut DbConnection, kind, changes, lead_ids| {
         let event = NewEvent {
             customer_id: Some(customer.id),
             kind,
-            actor: actor.clone(),
-            channel,
+            actor: cx.actor.clone(),
+            origin: cx.origin,
             changes,
             lead_ids,
         };
-        events::record(conn, dealer_id, &event, now)
+        events::record(conn, dealer_id, &event, cx.now)
     };
     let consents = [
         FieldChange::between(
@@ -241,7 +335,7 @@ fn withdraw_one(
     })
     .collect();
     record(conn, EventKind::CustomerDeidentified, cleared, None)?;
-    for lead in &lost {
+    for lead in lost {
         let change = FieldChange::between("status", Some("active".into()), Some("lost".into()));
         record(
             conn,
@@ -250,16 +344,25 @@ fn withdraw_one(
             Some(vec![*lead]),
         )?;
     }
+    Ok(())
+}
 
-    // The emails, queued in this transaction.
+/// The withdrawal email to the key contacts and one de-identify alert per salesperson of a lost
+/// lead, queued in this transaction.
+fn queue_emails(
+    conn: &mut DbConnection,
+    cx: &Context<'_>,
+    customer: &CustomerRow,
+    leads: &ClosedLeads,
+) -> Result<(), ApiError> {
     let name = |value: &Option<String>| value.clone().unwrap_or_default();
     let withdrawn = ConsentWithdrawn {
         first_name: name(&customer.first_name),
         last_name: name(&customer.last_name),
     };
-    emails::consent_withdrawn(conn, branding, dealer, customer.id, &withdrawn)?;
+    emails::consent_withdrawn(conn, cx.branding, cx.dealer, customer.id, &withdrawn)?;
     let mut by_recipient: BTreeMap<(String, String), Vec<i64>> = BTreeMap::new();
-    for lead in lead_rows.iter().filter(|l| lost.contains(&l.id)) {
+    for lead in leads.before.iter().filter(|l| leads.lost.contains(&l.id)) {
         by_recipient
             .entry((lead.recipient_email.clone(), lead.recipient_name.clone()))
             .or_default()
@@ -276,7 +379,7 @@ fn withdraw_one(
                 .collect::<Vec<_>>()
                 .join(", "),
         };
-        emails::deidentify_alert(conn, branding, dealer, &email, &alert)?;
+        emails::deidentify_alert(conn, cx.branding, cx.dealer, &email, &alert)?;
     }
-    Ok(lost)
+    Ok(())
 }

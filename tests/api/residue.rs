@@ -154,7 +154,10 @@ async fn post_keyed(app: &TestApp, path: &str, token: Option<&str>, body: Value)
     let mut request = app
         .client
         .post(format!("{}{path}", app.address))
-        .header("idempotency-key", format!("{:032x}", rand_u128()))
+        .header(
+            "idempotency-key",
+            format!("{:016x}{:016x}", rand_u64(), rand_u64()),
+        )
         .json(&body);
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -164,18 +167,6 @@ async fn post_keyed(app: &TestApp, path: &str, token: Option<&str>, body: Value)
     let body = response.json::<Value>().await.unwrap_or(Value::Null);
     assert!(status.is_success(), "{path}: {status} {body}");
     body
-}
-
-fn rand_u128() -> u128 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos(),
-    );
-    u128::from(hasher.finish()) << 64 | u128::from(hasher.finish().rotate_left(17))
 }
 
 /// Delivers what is due, then the code in the newest email the SMTP server received for

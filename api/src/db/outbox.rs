@@ -180,90 +180,36 @@ pub fn purge_finished(
     purge(conn, &ids, now)
 }
 
-/// Deletes the content of every message about a customer that is not waiting to be sent
-/// (a withdrawal: nothing that names them may outlive it).
-pub fn purge_customer(
-    conn: &mut DbConnection,
-    customer_id: i64,
-    now: NaiveDateTime,
-) -> QueryResult<usize> {
-    let ids: Vec<i64> = outbox::table
-        .filter(outbox::customer_id.eq(customer_id))
-        .filter(outbox::purged_at.is_null())
-        .filter(outbox::status.ne(PENDING))
-        .select(outbox::id)
-        .load(conn)?;
-    purge(conn, &ids, now)
-}
-
 /// What a cancelled message's `last_error` says (it stays `failed`: it will never be sent).
 pub const CANCELLED: &str = "cancelled: the customer withdrew consent";
 
-/// Cancels the messages about a customer that are still waiting to be sent (an amendment's
-/// email that a withdrawal makes moot): `failed` for good, their content deleted.
-pub fn cancel_pending_for_customer(
+/// A withdrawal's reach into the outbox for a customer: messages about them still waiting to be
+/// sent (an amendment's email it makes moot) are cancelled, finished ones lose their content.
+/// Returns how many messages it touched.
+pub fn silence_customer(
     conn: &mut DbConnection,
     customer_id: i64,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let ids: Vec<i64> = outbox::table
+    let found: Vec<(i64, String)> = outbox::table
         .filter(outbox::customer_id.eq(customer_id))
-        .filter(outbox::status.eq(PENDING))
-        .select(outbox::id)
+        .filter(outbox::purged_at.is_null())
+        .select((outbox::id, outbox::status))
         .load(conn)?;
-    cancel(conn, &ids, now)
+    cancel_or_purge(conn, found, now)
 }
 
-/// Cancels the dealer's waiting one-time codes and NOT FOUND alerts to or naming `address`.
-pub fn cancel_pending_to(
+/// The same for the dealer's messages about no customer record (one-time codes, NOT FOUND
+/// alerts) sent to or naming `address`. Only those kinds are scanned, so a withdrawal does not
+/// read every message the dealer ever sent.
+pub fn silence_address(
     conn: &mut DbConnection,
     dealer: &str,
     address: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let ids = unlinked_naming(conn, dealer, address, true)?;
-    cancel(conn, &ids, now)
-}
-
-fn cancel(conn: &mut DbConnection, ids: &[i64], now: NaiveDateTime) -> QueryResult<usize> {
-    purge(conn, ids, now)?;
-    for chunk in ids.chunks(1000) {
-        diesel::update(outbox::table.filter(outbox::id.eq_any(chunk)))
-            .set((
-                outbox::status.eq(FAILED),
-                outbox::last_error.eq(Some(CANCELLED)),
-                outbox::next_attempt_at.eq(now),
-                outbox::claimed_by.eq(None::<String>),
-                outbox::claimed_until.eq(None::<NaiveDateTime>),
-            ))
-            .execute(conn)?;
-    }
-    Ok(ids.len())
-}
-
-/// Deletes the content of the dealer's finished messages sent to or naming `address` that are
-/// about no customer record; messages about a customer are purged by [`purge_customer`].
-pub fn purge_recipient(
-    conn: &mut DbConnection,
-    dealer: &str,
-    address: &str,
-    now: NaiveDateTime,
-) -> QueryResult<usize> {
-    let ids = unlinked_naming(conn, dealer, address, false)?;
-    purge(conn, &ids, now)
-}
-
-/// The dealer's messages about no customer record (one-time codes, NOT FOUND alerts) sent to
-/// or naming `address`: the waiting ones, or the finished ones. Only those kinds are scanned, so
-/// a withdrawal does not read every message the dealer ever sent.
-fn unlinked_naming(
-    conn: &mut DbConnection,
-    dealer: &str,
-    address: &str,
-    pending: bool,
-) -> QueryResult<Vec<i64>> {
     let escaped = super::like_escaped(address);
-    let mut query = outbox::table
+    let found: Vec<(i64, String)> = outbox::table
         .inner_join(contents::table)
         .filter(outbox::dealer_id.eq(dealer))
         .filter(outbox::customer_id.is_null())
@@ -276,14 +222,36 @@ fn unlinked_naming(
                     .like(format!("%{escaped}%"))
                     .escape('\\')),
         )
-        .select(outbox::id)
-        .into_boxed();
-    query = if pending {
-        query.filter(outbox::status.eq(PENDING))
-    } else {
-        query.filter(outbox::status.ne(PENDING))
-    };
-    query.load(conn)
+        .select((outbox::id, outbox::status))
+        .load(conn)?;
+    cancel_or_purge(conn, found, now)
+}
+
+/// Waiting messages become `failed` for good with [`CANCELLED`]; every one loses its content.
+fn cancel_or_purge(
+    conn: &mut DbConnection,
+    found: Vec<(i64, String)>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
+    let waiting: Vec<i64> = found
+        .iter()
+        .filter(|(_, status)| status == PENDING)
+        .map(|(id, _)| *id)
+        .collect();
+    purge(conn, &ids, now)?;
+    for chunk in waiting.chunks(1000) {
+        diesel::update(outbox::table.filter(outbox::id.eq_any(chunk)))
+            .set((
+                outbox::status.eq(FAILED),
+                outbox::last_error.eq(Some(CANCELLED)),
+                outbox::next_attempt_at.eq(now),
+                outbox::claimed_by.eq(None::<String>),
+                outbox::claimed_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+    }
+    Ok(ids.len())
 }
 
 /// Deletes the contents of `ids` and marks them purged, in chunks that stay within SQLite's

@@ -39,6 +39,14 @@ pub struct StartVerification {
     pub mobile: Option<String>,
 }
 
+impl StartVerification {
+    /// The identifier the body names, normalised.
+    fn identifier(&self) -> Result<Identifier, ApiError> {
+        Identifier::from_parts(self.email.as_deref(), self.mobile.as_deref())
+            .map_err(|(field, e)| ApiError::field(field, e.0))
+    }
+}
+
 fn exactly_one(body: &StartVerification) -> Result<(), validator::ValidationError> {
     if body.email.is_some() == body.mobile.is_some() {
         return Err(validator::ValidationError::new("email")
@@ -166,8 +174,7 @@ pub async fn start_verification(
     body: ValidJson<StartVerification>,
 ) -> Result<HttpResponse, ApiError> {
     let dealer = DealerId::parse(&path).map_err(|_| ApiError::not_found("dealer"))?;
-    let identifier = Identifier::from_parts(body.0.email.as_deref(), body.0.mobile.as_deref())
-        .map_err(|(field, e)| ApiError::field(field, e.0))?;
+    let identifier = body.0.identifier()?;
     let client = client_address(&req);
     let begun = blocking::run(&pool, move |conn| {
         pi::start_verification(
@@ -346,8 +353,7 @@ pub async fn pi_start_identifier_change(
 ) -> Result<HttpResponse, ApiError> {
     let (dealer, customer_id) = path.into_inner();
     let (dealer, subject) = subject(&principal, &dealer)?;
-    let identifier = Identifier::from_parts(body.0.email.as_deref(), body.0.mobile.as_deref())
-        .map_err(|(field, e)| ApiError::field(field, e.0))?;
+    let identifier = body.0.identifier()?;
     let client = client_address(&req);
     let begun = blocking::run(&pool, move |conn| {
         pi::start_verification(

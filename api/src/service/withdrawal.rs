@@ -257,11 +257,9 @@ fn silence_messages(
     identifiers: &[Identifier],
 ) -> Result<(), ApiError> {
     let dealer_id = cx.dealer.id.as_str();
-    outbox::cancel_pending_for_customer(conn, customer.id, cx.now)?;
-    outbox::purge_customer(conn, customer.id, cx.now)?;
+    outbox::silence_customer(conn, customer.id, cx.now)?;
     for identifier in identifiers {
-        outbox::cancel_pending_to(conn, dealer_id, identifier.as_str(), cx.now)?;
-        outbox::purge_recipient(conn, dealer_id, identifier.as_str(), cx.now)?;
+        outbox::silence_address(conn, dealer_id, identifier.as_str(), cx.now)?;
     }
     Ok(())
 }

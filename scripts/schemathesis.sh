@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Schemathesis (property-based API testing from the OpenAPI document) against a real server,
 # once for each role's token, with every default check. Bounded so that it fits in CI:
-# MAX_EXAMPLES (default 15) examples per operation. Exits non-zero on any failure.
+# MAX_EXAMPLES (default 15) examples per operation. First, openapi.yaml read by a YAML 1.1
+# reader must be the served document. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,8 @@ trap 'kill $server 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
 
 failed=0
+echo "==> openapi.yaml as a YAML 1.1 reader (PyYAML, like openapi-generator's SnakeYAML) sees it"
+python3 scripts/yaml11_check.py openapi.yaml "http://127.0.0.1:$port/openapi.json" || failed=1
 for role in admin dealer operator subject; do
   case "$role" in
     subject) token=$("$binary" token --role subject --dealer demo-motors --email fred@sea.example --sub schemathesis --ttl 2h) ;;

@@ -122,9 +122,9 @@ pub struct Settings {
         global = true
     )]
     pub brand: String,
-    /// The public base URL of this service (used in links).
-    #[arg(long, env = "POPIA_PUBLIC_URL", global = true)]
-    pub public_url: Option<String>,
+    /// The operator's support contacts (free text), shown under "Sincerely" in every email.
+    #[arg(long, env = "POPIA_SUPPORT_CONTACT", global = true)]
+    pub support_contact: Option<String>,
     /// `smtp://[user:pass@]host[:port][?tls=required|opportunistic|none]` or `smtps://…`;
     /// unset: every message is written to the mailbox folder.
     #[arg(long, env = "SMTP_URL", global = true, hide_env_values = true)]
@@ -211,7 +211,7 @@ pub struct Config {
     pub jwt: JwtSettings,
     pub demo: bool,
     pub brand: String,
-    pub public_url: Option<String>,
+    pub support_contact: Option<String>,
     pub notify: NotifySettings,
     pub guards: Guards,
 }
@@ -256,7 +256,7 @@ impl Settings {
             },
             demo: serve.demo,
             brand: self.brand.clone(),
-            public_url: self.public_url.clone(),
+            support_contact: self.support_contact.clone(),
             notify: NotifySettings {
                 smtp_url: self.smtp_url.clone(),
                 sms_url: self.sms_url.clone(),

@@ -67,7 +67,8 @@ impl Application {
             .await??
         };
         let hasher = KeyedHasher::derive(&config.jwt.secret);
-        let branding = Branding::new(&config.brand, &config.notify.mail_from);
+        let branding = Branding::new(&config.brand, &config.notify.mail_from)
+            .with_support(config.support_contact.as_deref());
         if config.demo {
             let (pool, hasher, branding) = (pool.clone(), hasher.clone(), branding.clone());
             let seeded = web::block(move || -> anyhow::Result<bool> {

@@ -61,8 +61,8 @@ fn hold_the_write_lock(url: &str) -> mpsc::Sender<()> {
 /// A stop answers requests in flight and loses no claimed message.
 #[tokio::test]
 async fn a_stop_answers_requests_in_flight_and_loses_no_claimed_message() {
-    // The SMTP server takes two seconds to accept a message: the stop comes mid-delivery.
-    let sink = SmtpSink::start_slow(Duration::from_secs(2)).await;
+    // The SMTP server holds its answer to the message: the stop comes mid-delivery.
+    let sink = SmtpSink::start_held().await;
     let url = sink.url();
     let app = std::sync::Arc::new(
         spawn_app_with(|c| {
@@ -76,12 +76,16 @@ async fn a_stop_answers_requests_in_flight_and_loses_no_claimed_message() {
     // A code to send, which the worker claims and starts delivering.
     let started = start_verification(&app, json!({"email": "fred@sea.com"})).await;
     assert_eq!(started.status, StatusCode::ACCEPTED);
-    eventually(Duration::from_secs(10), "the code claimed", || async {
-        messages(&app)
-            .iter()
-            .any(|m| m.status == "pending" && m.claimed_by.is_some())
-            .then_some(())
-    })
+    eventually(
+        Duration::from_secs(10),
+        "the code claimed and sent",
+        || async {
+            let claimed = messages(&app)
+                .iter()
+                .any(|m| m.status == "pending" && m.claimed_by.is_some());
+            (claimed && sink.held() == 1).then_some(())
+        },
+    )
     .await;
 
     // A staff write in flight, waiting behind another writer.
@@ -97,16 +101,46 @@ async fn a_stop_answers_requests_in_flight_and_loses_no_claimed_message() {
             .await
         })
     };
-    // Let it reach the lock before the stop comes.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The stop comes once the server has it.
+    eventually(Duration::from_secs(10), "the write in flight", || async {
+        app.metrics()
+            .await
+            .lines()
+            .any(|l| {
+                l.starts_with("http_requests_in_flight{")
+                    && l.contains(r#"method="POST""#)
+                    && l.contains(r#"route="/v1/dealers/{dealer}/customers""#)
+                    && l.ends_with(" 1")
+            })
+            .then_some(())
+    })
+    .await;
 
     let stopping = {
         let stopper = app.stopper.clone();
         tokio::spawn(async move { stopper.stop().await })
     };
-    // The stop waits for the request in flight; let the other writer go.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Once the server takes no new connection, let the other writer and the SMTP server go:
+    // the stop waits for the request in flight and the delivery under way.
+    let fresh = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    eventually(
+        Duration::from_secs(10),
+        "the server stops accepting",
+        || async {
+            fresh
+                .get(format!("{}/healthz", app.address))
+                .send()
+                .await
+                .is_err()
+                .then_some(())
+        },
+    )
+    .await;
     release.send(()).unwrap();
+    sink.release();
     let answered = in_flight.await.unwrap();
     assert_eq!(answered.status, StatusCode::CREATED, "{}", answered.body);
     stopping.await.unwrap();

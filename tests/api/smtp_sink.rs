@@ -1,6 +1,7 @@
 //! A real SMTP server on loopback, in-process: it speaks enough SMTP for lettre (EHLO, MAIL,
 //! RCPT, DATA, RSET, NOOP, QUIT) and keeps every message it accepts.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -51,6 +52,14 @@ pub struct SmtpSink {
     received: Arc<Mutex<Vec<Received>>>,
     task: tokio::task::JoinHandle<()>,
     sessions: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+    gate: Arc<Gate>,
+}
+
+/// Whether the server answers a message's data at once, or holds the answer until released.
+struct Gate {
+    open: tokio::sync::watch::Sender<bool>,
+    /// Messages whose data arrived and whose answer is being held.
+    held: AtomicUsize,
 }
 
 /// Dropping the sink is the server going away: it stops listening and cuts every open
@@ -70,15 +79,26 @@ impl SmtpSink {
     }
 
     pub async fn start_on(port: u16) -> SmtpSink {
-        Self::start_with(port, Duration::ZERO).await
+        Self::start_with(port, true).await
     }
 
-    /// A slow server: it takes `delay` to accept each message after its data arrives.
-    pub async fn start_slow(delay: Duration) -> SmtpSink {
-        Self::start_with(0, delay).await
+    /// A server that holds its answer to each message's data until [`SmtpSink::release`]: a
+    /// test can stop the service while a delivery is under way.
+    pub async fn start_held() -> SmtpSink {
+        Self::start_with(0, false).await
     }
 
-    async fn start_with(port: u16, delay: Duration) -> SmtpSink {
+    /// How many messages arrived and wait for their answer.
+    pub fn held(&self) -> usize {
+        self.gate.held.load(Ordering::SeqCst)
+    }
+
+    /// Answers the held messages, and every later one at once.
+    pub fn release(&self) {
+        self.gate.open.send_replace(true);
+    }
+
+    async fn start_with(port: u16, open: bool) -> SmtpSink {
         let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind the SMTP sink");
@@ -86,14 +106,19 @@ impl SmtpSink {
         let received = Arc::new(Mutex::new(Vec::new()));
         let store = received.clone();
         let sessions = Arc::new(Mutex::new(Vec::new()));
-        let open = sessions.clone();
+        let open_sessions = sessions.clone();
+        let gate = Arc::new(Gate {
+            open: tokio::sync::watch::Sender::new(open),
+            held: AtomicUsize::new(0),
+        });
+        let session_gate = gate.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let store = store.clone();
+                let (store, gate) = (store.clone(), session_gate.clone());
                 let handle = tokio::spawn(async move {
-                    let _ = session(stream, store, delay).await;
+                    let _ = session(stream, store, gate).await;
                 });
-                open.lock().unwrap().push(handle.abort_handle());
+                open_sessions.lock().unwrap().push(handle.abort_handle());
             }
         });
         SmtpSink {
@@ -101,6 +126,7 @@ impl SmtpSink {
             received,
             task,
             sessions,
+            gate,
         }
     }
 
@@ -112,11 +138,12 @@ impl SmtpSink {
         self.received.lock().unwrap().clone()
     }
 
-    /// Waits for `expected` messages, and a little longer so that a duplicate would have time
-    /// to arrive, then counts what arrived and how many distinct Message-IDs that was.
+    /// Waits for `expected` messages, then watches half a second more for a duplicate (stopping
+    /// as soon as one arrives), then counts what arrived and how many distinct Message-IDs.
     pub async fn tally(&self, expected: usize, within: Duration) -> Tally {
         self.wait_for(expected, within).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        self.wait_for(expected + 1, Duration::from_millis(500))
+            .await;
         let received = self.messages();
         let mut ids: Vec<String> = received.iter().map(Received::message_id).collect();
         ids.sort();
@@ -141,7 +168,7 @@ impl SmtpSink {
 async fn session(
     stream: tokio::net::TcpStream,
     store: Arc<Mutex<Vec<Received>>>,
-    delay: Duration,
+    gate: Arc<Gate>,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
@@ -184,7 +211,12 @@ async fn session(
                 let unstuffed = line.strip_prefix('.').unwrap_or(&line);
                 data.extend_from_slice(unstuffed.as_bytes());
             }
-            tokio::time::sleep(delay).await;
+            let mut open = gate.open.subscribe();
+            if !*open.borrow() {
+                gate.held.fetch_add(1, Ordering::SeqCst);
+                let _ = open.wait_for(|open| *open).await;
+                gate.held.fetch_sub(1, Ordering::SeqCst);
+            }
             store.lock().unwrap().push(Received {
                 recipients: std::mem::take(&mut recipients),
                 data,

@@ -32,21 +32,11 @@ struct Download {
     peak: u64,
 }
 
-/// Downloads the whole email list as CSV, reading it a record at a time, and samples the
-/// process's resident memory every 2 ms meanwhile.
+/// Downloads the whole email list as CSV, reading it a record at a time, and reads the
+/// process's resident memory at every chunk that arrives (the server is mid-stream then).
 async fn download(app: &TestApp) -> Download {
     let before = resident_bytes();
-    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(before));
-    let running = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let sampler = {
-        let (peak, running) = (peak.clone(), running.clone());
-        std::thread::spawn(move || {
-            while running.load(std::sync::atomic::Ordering::Relaxed) {
-                peak.fetch_max(resident_bytes(), std::sync::atomic::Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        })
-    };
+    let mut peak = before;
     let started = Instant::now();
     let response = app
         .client
@@ -72,6 +62,7 @@ async fn download(app: &TestApp) -> Download {
     let mut header = None;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.unwrap();
+        peak = peak.max(resident_bytes());
         bytes += chunk.len();
         partial.extend_from_slice(&chunk);
         let complete = partial
@@ -98,15 +89,13 @@ async fn download(app: &TestApp) -> Download {
         partial.drain(..complete);
     }
     let seconds = started.elapsed().as_secs_f64();
-    running.store(false, std::sync::atomic::Ordering::Relaxed);
-    sampler.join().unwrap();
     assert_eq!(header.unwrap(), ["value", "added_on"]);
     Download {
         rows,
         bytes,
         seconds,
         before,
-        peak: peak.load(std::sync::atomic::Ordering::Relaxed),
+        peak,
     }
 }
 

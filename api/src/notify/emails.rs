@@ -51,7 +51,6 @@ pub fn one_time_code_email(
         code: code.to_owned(),
         minutes: CODE_MINUTES,
     };
-    let brand = &branding.brand;
     let message = NewMessage {
         dealer_id: dealer.id.clone(),
         customer_id: None,
@@ -60,11 +59,11 @@ pub fn one_time_code_email(
         recipients: vec![email.to_owned()],
         subject: Some(format!("Your {} verification code", dealer.name)),
         text: render(OneTimeCodeText {
-            brand,
+            branding,
             facts: &facts,
         })?,
         html: Some(render(OneTimeCodeHtml {
-            brand,
+            branding,
             facts: &facts,
         })?),
     };
@@ -92,7 +91,7 @@ pub fn one_time_code_sms(
         recipients: vec![mobile.to_owned()],
         subject: None,
         text: render(OneTimeCodeSms {
-            brand: &branding.brand,
+            branding,
             facts: &facts,
         })?
         .trim()
@@ -136,14 +135,13 @@ pub fn lookup_not_found(
         website: crate::domain::website::display(&dealer.website).to_owned(),
         identifier: for_people(identifier),
     };
-    let brand = &branding.brand;
     let bodies = (
         render(LookupNotFoundText {
-            brand,
+            branding,
             facts: &facts,
         })?,
         render(LookupNotFoundHtml {
-            brand,
+            branding,
             facts: &facts,
         })?,
     );
@@ -167,10 +165,9 @@ pub fn consent_withdrawn(
     customer_id: i64,
     facts: &ConsentWithdrawn,
 ) -> QueryResult<i64> {
-    let brand = &branding.brand;
     let bodies = (
-        render(ConsentWithdrawnText { brand, facts })?,
-        render(ConsentWithdrawnHtml { brand, facts })?,
+        render(ConsentWithdrawnText { branding, facts })?,
+        render(ConsentWithdrawnHtml { branding, facts })?,
     );
     let subject = format!(
         "POPIA Customer withdraws consent to process | {} {}",
@@ -196,10 +193,9 @@ pub fn details_altered(
     customer_id: i64,
     facts: &DetailsAltered,
 ) -> QueryResult<i64> {
-    let brand = &branding.brand;
     let bodies = (
-        render(DetailsAlteredText { brand, facts })?,
-        render(DetailsAlteredHtml { brand, facts })?,
+        render(DetailsAlteredText { branding, facts })?,
+        render(DetailsAlteredHtml { branding, facts })?,
     );
     let subject = format!(
         "POPIA Customer alters information | {} {}",
@@ -236,8 +232,8 @@ pub fn deidentify_alert(
             "{brand} De-identify Alert: {}",
             facts.recipient_name
         )),
-        text: render(DeidentifyAlertText { brand, facts })?,
-        html: Some(render(DeidentifyAlertHtml { brand, facts })?),
+        text: render(DeidentifyAlertText { branding, facts })?,
+        html: Some(render(DeidentifyAlertHtml { branding, facts })?),
     };
     enqueue(conn, branding, message)
 }

@@ -68,6 +68,8 @@ pub struct Branding {
     pub brand: String,
     /// The domain of Message-IDs.
     pub domain: String,
+    /// The operator's support contacts, shown under "Sincerely" in every email when set.
+    pub support: Option<String>,
 }
 
 impl Branding {
@@ -81,6 +83,16 @@ impl Branding {
         Branding {
             brand: brand.to_owned(),
             domain: domain.to_owned(),
+            support: None,
         }
+    }
+
+    /// Signs every email off with the operator's support contacts (blank: none).
+    pub fn with_support(mut self, support: Option<&str>) -> Branding {
+        self.support = support
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        self
     }
 }

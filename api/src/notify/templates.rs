@@ -3,6 +3,8 @@
 
 use askama::Template;
 
+use super::Branding;
+
 /// The one-time code a customer needs to prove control of an email or mobile.
 pub struct OneTimeCode {
     pub dealer_name: String,
@@ -53,7 +55,7 @@ macro_rules! body {
         #[derive(Template)]
         #[template(path = $path)]
         pub struct $name<'a> {
-            pub brand: &'a str,
+            pub branding: &'a Branding,
             pub facts: &'a $facts,
         }
     };
@@ -120,7 +122,7 @@ mod tests {
             }],
         };
         let html = DetailsAlteredHtml {
-            brand: "<Brand>",
+            branding: &Branding::new("<Brand>", "a@b.test"),
             facts: &facts,
         }
         .render()
@@ -131,7 +133,7 @@ mod tests {
         assert!(html.contains("O&#39;Brien &#38; Sons"), "{html}");
         // Plain text is not HTML-escaped.
         let text = DetailsAlteredText {
-            brand: "B",
+            branding: &Branding::new("B", "a@b.test"),
             facts: &facts,
         }
         .render()

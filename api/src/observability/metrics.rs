@@ -1,7 +1,7 @@
 //! Prometheus metrics, kept in a registry per application (tests run several in one process).
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 #[derive(Clone)]
@@ -9,6 +9,7 @@ pub struct Metrics {
     registry: Registry,
     pub requests: IntCounterVec,
     pub latency: HistogramVec,
+    pub in_flight: IntGaugeVec,
 }
 
 impl Metrics {
@@ -31,12 +32,21 @@ impl Metrics {
             ]),
             &["method", "route"],
         )?;
+        let in_flight = IntGaugeVec::new(
+            Opts::new(
+                "http_requests_in_flight",
+                "HTTP requests received and not yet answered, by route",
+            ),
+            &["method", "route"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(in_flight.clone()))?;
         Ok(Metrics {
             registry,
             requests,
             latency,
+            in_flight,
         })
     }
 

@@ -28,7 +28,14 @@ pub async fn observe(
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
 
     let span = tracing::info_span!("request", id = %request_id, %method, %route);
+    let in_flight = metrics.as_ref().map(|m| {
+        InFlight::enter(
+            m.in_flight
+                .with_label_values(&[method.as_str(), route.as_str()]),
+        )
+    });
     let result = next.call(req).instrument(span.clone()).await;
+    drop(in_flight);
     let elapsed = started.elapsed();
 
     let status = match &result {
@@ -58,6 +65,23 @@ pub async fn observe(
         response.headers_mut().insert(REQUEST_ID, value);
     }
     Ok(response)
+}
+
+/// One request counted in `http_requests_in_flight` until this is dropped, which happens too
+/// when the client goes away and actix drops the request's future.
+struct InFlight(prometheus::IntGauge);
+
+impl InFlight {
+    fn enter(gauge: prometheus::IntGauge) -> InFlight {
+        gauge.inc();
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 /// The method as a metrics label, from a fixed set: any other (an extension method a client

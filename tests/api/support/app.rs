@@ -104,7 +104,7 @@ pub async fn try_spawn_app_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Res
         },
         demo: false,
         brand: "POPIA Gateway".into(),
-        public_url: None,
+        support_contact: None,
         notify: NotifySettings {
             smtp_url: None,
             sms_url: None,

@@ -37,15 +37,37 @@ fn problem_of(error: &Error) -> (u16, &types::Problem) {
     (error.status().unwrap(), problem)
 }
 
-/// Every operation through the sdk.
+/// What the sections share: one server, and a client for each role.
+struct Ctx {
+    app: TestApp,
+    admin: Client,
+    staff: Client,
+    operator: Client,
+}
+
+/// Every operation of the API document works through the SDK, end to end, on one server.
 #[tokio::test]
 async fn every_operation_through_the_sdk() {
     let app = spawn_app().await;
-    let admin = client(&app, &admin());
-    let staff = client(&app, &dealer(DEALER));
-    let operator = client(&app, &operator());
+    let ctx = Ctx {
+        admin: client(&app, &admin()),
+        staff: client(&app, &dealer(DEALER)),
+        operator: client(&app, &operator()),
+        app,
+    };
+    health_readiness_and_metrics(&ctx).await;
+    dealers_and_key_contacts(&ctx).await;
+    let fred = customers_and_leads(&ctx).await;
+    the_pi_flow(&ctx, fred).await;
+    let naledi = a_withdrawal_by_staff(&ctx).await;
+    history_and_notifications(&ctx, fred, naledi).await;
+    blacklists_and_pulls(&ctx).await;
+    every_operation_was_called(&ctx).await;
+}
 
-    // Operations.
+/// A deployment's probes and scraper get health, readiness and the Prometheus metrics.
+async fn health_readiness_and_metrics(ctx: &Ctx) {
+    let staff = &ctx.staff;
     assert_eq!(
         staff.healthz().send().await.unwrap().into_inner().status,
         "ok"
@@ -64,8 +86,11 @@ async fn every_operation_through_the_sdk() {
     assert!(String::from_utf8(text)
         .unwrap()
         .contains("http_requests_total"));
+}
 
-    // Dealers.
+/// An admin registers a dealer with its key contacts and renames it; its staff read it back.
+async fn dealers_and_key_contacts(ctx: &Ctx) {
+    let Ctx { admin, staff, .. } = ctx;
     let created = admin
         .create_dealer()
         .body(body::<types::CreateDealer>(json!({
@@ -98,8 +123,11 @@ async fn every_operation_through_the_sdk() {
             .website,
         "https://abcmotors.co.za"
     );
+}
 
-    // Customers and leads.
+/// Staff record a customer (mobile normalised), work a lead, amend under If-Match, and find them.
+async fn customers_and_leads(ctx: &Ctx) -> i64 {
+    let staff = &ctx.staff;
     let fred = staff
         .create_customer()
         .dealer(DEALER)
@@ -168,7 +196,7 @@ async fn every_operation_through_the_sdk() {
         .into_inner();
     assert!(!amended.consent_market);
     let found: Vec<types::Customer> =
-        popia_sdk::paging::customers(&staff, DEALER, None, Some("0836567788"))
+        popia_sdk::paging::customers(staff, DEALER, None, Some("0836567788"))
             .try_collect()
             .await
             .unwrap();
@@ -182,7 +210,12 @@ async fn every_operation_through_the_sdk() {
         .into_inner();
     assert_eq!(first_page.items.len(), 1);
 
-    // The /pi page.
+    fred.id
+}
+
+/// A data subject proves their email by code, then sees, corrects, moves and withdraws their record.
+async fn the_pi_flow(ctx: &Ctx, fred: i64) {
+    let Ctx { app, staff, .. } = ctx;
     let started = staff
         .start_verification()
         .dealer(DEALER)
@@ -194,7 +227,7 @@ async fn every_operation_through_the_sdk() {
         .unwrap()
         .into_inner();
     assert_eq!(started.channel, types::CodeChannel::Email);
-    let code = latest_code(&app, "fred@sea.com").await;
+    let code = latest_code(app, "fred@sea.com").await;
     let token = staff
         .confirm_verification()
         .dealer(DEALER)
@@ -204,7 +237,7 @@ async fn every_operation_through_the_sdk() {
         .await
         .unwrap()
         .into_inner();
-    let fred_client = client(&app, &token.token);
+    let fred_client = client(app, &token.token);
     let records = fred_client
         .pi_lookup()
         .dealer(DEALER)
@@ -216,7 +249,7 @@ async fn every_operation_through_the_sdk() {
     let corrected = fred_client
         .pi_amend()
         .dealer(DEALER)
-        .customer_id(fred.id)
+        .customer_id(fred)
         .body(body::<types::PiAmendCustomer>(
             json!({"last_name": "Basset-Hound"}),
         ))
@@ -229,7 +262,7 @@ async fn every_operation_through_the_sdk() {
     let change = fred_client
         .pi_start_identifier_change()
         .dealer(DEALER)
-        .customer_id(fred.id)
+        .customer_id(fred)
         .body(body::<types::StartVerification>(
             json!({"mobile": "072 111 2222"}),
         ))
@@ -238,11 +271,11 @@ async fn every_operation_through_the_sdk() {
         .unwrap()
         .into_inner();
     assert_eq!(change.channel, types::CodeChannel::Sms);
-    let code = latest_code(&app, "+27721112222").await;
+    let code = latest_code(app, "+27721112222").await;
     let moved = fred_client
         .pi_confirm_identifier_change()
         .dealer(DEALER)
-        .customer_id(fred.id)
+        .customer_id(fred)
         .verification_id(change.verification_id.clone())
         .body(body::<types::ConfirmCode>(json!({ "code": code })))
         .send()
@@ -258,9 +291,12 @@ async fn every_operation_through_the_sdk() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(withdrawn.customer_ids, vec![fred.id]);
+    assert_eq!(withdrawn.customer_ids, vec![fred]);
+}
 
-    // A second customer withdrawn by staff.
+/// Staff withdraw a customer's consent on their behalf (a request phoned in). Returns their id.
+async fn a_withdrawal_by_staff(ctx: &Ctx) -> i64 {
+    let staff = &ctx.staff;
     let naledi = staff
         .create_customer()
         .dealer(DEALER)
@@ -282,25 +318,30 @@ async fn every_operation_through_the_sdk() {
         .into_inner();
     assert_eq!(staff_withdrawal.customer_ids, vec![naledi.id]);
 
-    // History and notifications, as streams.
-    let feed: Vec<types::ChangeEvent> = popia_sdk::paging::dealer_history(&staff, DEALER, None)
+    naledi.id
+}
+
+/// Staff read the change feed (resumable from a cursor), who read a record, and the notifications.
+async fn history_and_notifications(ctx: &Ctx, fred: i64, naledi: i64) {
+    let staff = &ctx.staff;
+    let feed: Vec<types::ChangeEvent> = popia_sdk::paging::dealer_history(staff, DEALER, None)
         .try_collect()
         .await
         .unwrap();
     assert!(feed.iter().any(|e| e.kind == EventKind::ConsentWithdrawn));
     // Resuming from an event's cursor reads only what follows it.
     let after_third: Vec<types::ChangeEvent> =
-        popia_sdk::paging::dealer_history(&staff, DEALER, Some(feed[2].cursor.clone()))
+        popia_sdk::paging::dealer_history(staff, DEALER, Some(feed[2].cursor.clone()))
             .try_collect()
             .await
             .unwrap();
     assert_eq!(after_third.len(), feed.len() - 3);
     assert_eq!(after_third[0].id, feed[3].id);
-    let own: Vec<types::ChangeEvent> = popia_sdk::paging::customer_history(&staff, DEALER, fred.id)
+    let own: Vec<types::ChangeEvent> = popia_sdk::paging::customer_history(staff, DEALER, fred)
         .try_collect()
         .await
         .unwrap();
-    assert!(own.iter().all(|e| e.customer_id == Some(fred.id)));
+    assert!(own.iter().all(|e| e.customer_id == Some(fred)));
     let page = staff
         .dealer_history()
         .dealer(DEALER)
@@ -312,7 +353,7 @@ async fn every_operation_through_the_sdk() {
     let one = staff
         .customer_history()
         .dealer(DEALER)
-        .id(naledi.id)
+        .id(naledi)
         .send()
         .await
         .unwrap()
@@ -322,14 +363,14 @@ async fn every_operation_through_the_sdk() {
     let reads = staff
         .customer_reads()
         .dealer(DEALER)
-        .id(naledi.id)
+        .id(naledi)
         .send()
         .await
         .unwrap()
         .into_inner();
     assert!(reads.items.is_empty());
     assert!(reads.reads_before_withdrawal.is_some());
-    let queued: Vec<types::Notification> = popia_sdk::paging::notifications(&staff, DEALER, None)
+    let queued: Vec<types::Notification> = popia_sdk::paging::notifications(staff, DEALER, None)
         .try_collect()
         .await
         .unwrap();
@@ -352,10 +393,15 @@ async fn every_operation_through_the_sdk() {
         "{:?}",
         listed.items
     );
+}
 
-    // Blacklists: pages, changes, CSV download, check, the pull log.
+/// An operator pulls withdrawn identifiers as pages, changes, CSV and a check; each pull is logged.
+async fn blacklists_and_pulls(ctx: &Ctx) {
+    let Ctx {
+        staff, operator, ..
+    } = ctx;
     let emails: Vec<types::BlacklistItem> =
-        popia_sdk::paging::blacklist(&operator, DEALER, List::Emails, None)
+        popia_sdk::paging::blacklist(operator, DEALER, List::Emails, None)
             .try_collect()
             .await
             .unwrap();
@@ -365,7 +411,7 @@ async fn every_operation_through_the_sdk() {
     );
     let today = chrono::Utc::now().date_naive();
     let changes: Vec<types::BlacklistItem> =
-        popia_sdk::paging::blacklist(&operator, DEALER, List::Mobiles, Some(today))
+        popia_sdk::paging::blacklist(operator, DEALER, List::Mobiles, Some(today))
             .try_collect()
             .await
             .unwrap();
@@ -392,7 +438,7 @@ async fn every_operation_through_the_sdk() {
     let mut csv = Vec::new();
     let mut reports = 0;
     let done =
-        popia_sdk::download_blacklist(&operator, DEALER, List::Mobiles, None, &mut csv, |_| {
+        popia_sdk::download_blacklist(operator, DEALER, List::Mobiles, None, &mut csv, |_| {
             reports += 1
         })
         .await
@@ -415,7 +461,7 @@ async fn every_operation_through_the_sdk() {
     assert_eq!(checked.emails, ["fred@sea.com"]);
     assert_eq!(checked.mobiles, ["+27825550123"]);
     assert_eq!(checked.invalid.len(), 1);
-    let pulls: Vec<types::BlacklistPull> = popia_sdk::paging::blacklist_pulls(&staff, DEALER)
+    let pulls: Vec<types::BlacklistPull> = popia_sdk::paging::blacklist_pulls(staff, DEALER)
         .try_collect()
         .await
         .unwrap();
@@ -428,8 +474,11 @@ async fn every_operation_through_the_sdk() {
         .unwrap()
         .into_inner();
     assert_eq!(page.items.len(), pulls.len());
+}
 
-    // Every operation of the document was called: the server's route metrics say so.
+/// No operation in the API document goes untested: the server's route metrics show each called.
+async fn every_operation_was_called(ctx: &Ctx) {
+    let app = &ctx.app;
     let document: Value = app
         .client
         .get(format!("{}/openapi.json", app.address))

@@ -30,7 +30,7 @@ use super::client_address::client_address;
 use super::problem::ApiError;
 use crate::auth::{KeyedHasher, Keys, Role};
 use crate::db::idempotency::{self as records, reference, KeyRow, DONE, IN_PROGRESS};
-use crate::db::{self, Pool};
+use crate::db::{self, DbConnection, Pool};
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -48,48 +48,112 @@ pub async fn idempotency(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let key = match req.headers().get(&IDEMPOTENCY_KEY) {
-        Some(value) if req.method() == Method::POST && replayable(req.path()) => value.clone(),
-        _ => return Ok(next.call(req).await?.map_into_boxed_body()),
+    let Some(key) = key_header(&req) else {
+        return pass_through(req, next).await;
     };
-    let key = match key
-        .to_str()
-        .ok()
-        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
-    {
-        Some(key) => key.to_owned(),
-        None => {
-            let error = ApiError::field(
-                "Idempotency-Key",
-                "must be 1 to 255 visible ASCII characters",
-            );
-            return Ok(req.into_response(error.error_response()));
-        }
+    let key = match valid_key(&key) {
+        Ok(key) => key,
+        Err(error) => return Ok(refuse(req, error)),
     };
     let (Some(pool), Some(hasher)) = (
         req.app_data::<web::Data<Pool>>().cloned(),
         req.app_data::<web::Data<KeyedHasher>>().cloned(),
     ) else {
-        return Ok(next.call(req).await?.map_into_boxed_body());
+        return pass_through(req, next).await;
     };
+    // Nothing is read or stored for a request without a caller: its handler answers as ever.
     let Some(caller) = caller(&req, &hasher) else {
-        return Ok(next.call(req).await?.map_into_boxed_body());
+        return pass_through(req, next).await;
     };
     let body = match read_body(&mut req).await {
         Ok(body) => body,
-        Err(error) => return Ok(req.into_response(error.error_response())),
+        Err(error) => return Ok(refuse(req, error)),
     };
+    let row = claim_row(&req, &hasher, caller.scope, key, &body);
+    match try_processing(&pool, &row, caller.cap).await {
+        Ok(NextAction::StartProcessing) => {}
+        Ok(NextAction::ReturnSavedResponse(saved)) => {
+            return Ok(req.into_response(replay(*saved)));
+        }
+        Ok(NextAction::KeyReused) => {
+            let error = ApiError::field(
+                "Idempotency-Key",
+                "was used with another request; use a new key",
+            );
+            return Ok(refuse(req, error));
+        }
+        Ok(NextAction::StillRunning) => {
+            let error =
+                ApiError::Conflict("a request with this Idempotency-Key is still running".into());
+            return Ok(refuse(req, error));
+        }
+        Err(error) => return Ok(refuse(req, error)),
+    }
+    let response = run_request(req, next, body).await?;
+    save_response(&pool, &row, caller.verification, response).await
+}
+
+/// What to do with a keyed request, once its key is claimed or found taken.
+enum NextAction {
+    /// The key is new (or taken over from a dead replica): run the request, store its answer.
+    StartProcessing,
+    /// The same request already finished: replay its stored answer.
+    ReturnSavedResponse(Box<KeyRow>),
+    /// The key was used with another request (422).
+    KeyReused,
+    /// The same request is still running (409).
+    StillRunning,
+}
+
+/// The `Idempotency-Key` of a POST whose answer may be replayed; None for any other request.
+fn key_header(req: &ServiceRequest) -> Option<HeaderValue> {
+    let value = req.headers().get(&IDEMPOTENCY_KEY)?;
+    (req.method() == Method::POST && replayable(req.path())).then(|| value.clone())
+}
+
+/// The key as text, if it is 1 to 255 visible ASCII characters.
+fn valid_key(value: &HeaderValue) -> Result<String, ApiError> {
+    value
+        .to_str()
+        .ok()
+        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ApiError::field(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            )
+        })
+}
+
+/// The request without idempotency: straight to its handler.
+async fn pass_through(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// The request answered with an error, without reaching its handler.
+fn refuse(req: ServiceRequest, error: ApiError) -> ServiceResponse<BoxBody> {
+    req.into_response(error.error_response())
+}
+
+/// The key's record for this request, in progress: the fingerprint is keyed (HMAC) over the
+/// method, the URI and the body.
+fn claim_row(
+    req: &ServiceRequest,
+    hasher: &KeyedHasher,
+    scope: String,
+    key: String,
+    body: &Bytes,
+) -> KeyRow {
     let fingerprint = hasher.request(&[
         req.method().as_str().as_bytes(),
         req.uri().to_string().as_bytes(),
-        &body,
+        body,
     ]);
-    let Caller {
-        scope,
-        verification: subject_verification,
-        cap,
-    } = caller;
-    let row = KeyRow {
+    KeyRow {
         scope,
         key,
         fingerprint,
@@ -102,71 +166,75 @@ pub async fn idempotency(
         response_body: None,
         created_at: db::now(),
         refs: None,
-    };
+    }
+}
+
+/// Claims the key for this request and decides what happens next; an error (the caller's cap,
+/// or the database) is the answer.
+async fn try_processing(
+    pool: &web::Data<Pool>,
+    row: &KeyRow,
+    cap: i64,
+) -> Result<NextAction, ApiError> {
     let existing = {
         let row = row.clone();
-        blocking::run(&pool, move |conn| {
-            let existing = records::claim(conn, &row)?;
-            match existing {
-                // A new key past the caller's cap: given back, and refused.
-                None if records::count_for(conn, &row.scope, row.created_at - KEPT)? > cap => {
-                    records::release(conn, &row.scope, &row.key)?;
-                    Err(ApiError::TooManyRequests {
-                        detail: format!(
-                            "more than {cap} Idempotency-Keys in 24 hours; retry later"
-                        ),
-                        retry_after: 3600,
-                    })
-                }
-                // Abandoned by a replica that died mid-request: take it over.
-                Some(old)
-                    if old.status == IN_PROGRESS
-                        && old.created_at + ABANDONED_AFTER < row.created_at =>
-                {
-                    records::release(conn, &old.scope, &old.key)?;
-                    Ok(records::claim(conn, &row)?)
-                }
-                other => Ok(other),
-            }
-        })
-        .await
+        blocking::run(pool, move |conn| claim(conn, &row, cap)).await?
     };
-    let existing = match existing {
-        Ok(existing) => existing,
-        Err(error) => return Ok(req.into_response(error.error_response())),
-    };
-    if let Some(old) = existing {
-        let answer = if old.fingerprint != row.fingerprint {
-            ApiError::field(
-                "Idempotency-Key",
-                "was used with another request; use a new key",
-            )
-            .error_response()
-        } else if old.status != DONE {
-            ApiError::Conflict("a request with this Idempotency-Key is still running".into())
-                .error_response()
-        } else {
-            replay(old)
-        };
-        return Ok(req.into_response(answer));
-    }
+    Ok(match existing {
+        None => NextAction::StartProcessing,
+        Some(old) if old.fingerprint != row.fingerprint => NextAction::KeyReused,
+        Some(old) if old.status != DONE => NextAction::StillRunning,
+        Some(old) => NextAction::ReturnSavedResponse(Box::new(old)),
+    })
+}
 
+/// Claims `row`'s key: None when it is now this request's, else the record that holds it.
+fn claim(conn: &mut DbConnection, row: &KeyRow, cap: i64) -> Result<Option<KeyRow>, ApiError> {
+    let existing = records::claim(conn, row)?;
+    match existing {
+        // A new key past the caller's cap: given back, and refused.
+        None if records::count_for(conn, &row.scope, row.created_at - KEPT)? > cap => {
+            records::release(conn, &row.scope, &row.key)?;
+            Err(ApiError::TooManyRequests {
+                detail: format!("more than {cap} Idempotency-Keys in 24 hours; retry later"),
+                retry_after: 3600,
+            })
+        }
+        // Abandoned by a replica that died mid-request: take it over.
+        Some(old)
+            if old.status == IN_PROGRESS && old.created_at + ABANDONED_AFTER < row.created_at =>
+        {
+            records::release(conn, &old.scope, &old.key)?;
+            Ok(records::claim(conn, row)?)
+        }
+        other => Ok(other),
+    }
+}
+
+/// Runs the request through its handler, with the body that was read for the fingerprint.
+async fn run_request(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    body: Bytes,
+) -> Result<ServiceResponse<BoxBody>, Error> {
     req.set_payload(Payload::from(
         Box::pin(futures_util::stream::once(async move { Ok(body) }))
             as std::pin::Pin<Box<dyn futures_util::Stream<Item = _>>>,
     ));
-    let response = next.call(req).await?.map_into_boxed_body();
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// Stores the handler's answer under the key, or gives the key back when the answer is worth
+/// retrying; either way the answer goes to the caller as it was.
+async fn save_response(
+    pool: &web::Data<Pool>,
+    row: &KeyRow,
+    verification: Option<String>,
+    response: ServiceResponse<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
     let status = response.status();
     let (request, response) = response.into_parts();
-    let refs = {
-        let mut refs: Vec<String> = request
-            .extensions()
-            .get::<References>()
-            .map(|r| r.0.clone())
-            .unwrap_or_default();
-        refs.extend(subject_verification.map(|id| reference("verification", id)));
-        (!refs.is_empty()).then(|| format!(" {} ", refs.join(" ")))
-    };
+    let refs = references(&request, verification);
     let header = |name: header::HeaderName| {
         response
             .headers()
@@ -179,6 +247,7 @@ pub async fn idempotency(
         header(header::LOCATION),
         header(header::ETAG),
     );
+    // The body is read whole to be stored, so the answer is rebuilt around the bytes.
     let mut rebuilt = HttpResponse::build(status);
     for (name, value) in response.headers() {
         rebuilt.append_header((name.clone(), value.clone()));
@@ -186,18 +255,10 @@ pub async fn idempotency(
     let bytes = actix_web::body::to_bytes(response.into_body())
         .await
         .map_err(|_| ApiError::internal(anyhow::anyhow!("cannot read a response body")))?;
-    let retry_worthy = status.is_server_error()
-        || [
-            StatusCode::TOO_MANY_REQUESTS,
-            StatusCode::UNAUTHORIZED,
-            StatusCode::FORBIDDEN,
-            StatusCode::NOT_FOUND,
-        ]
-        .contains(&status);
     let stored = {
         let (scope, key, body) = (row.scope.clone(), row.key.clone(), bytes.to_vec());
-        blocking::run(&pool, move |conn| {
-            if retry_worthy {
+        blocking::run(pool, move |conn| {
+            if retry_worthy(status) {
                 records::release(conn, &scope, &key)?;
             } else {
                 let code = i32::from(status.as_u16());
@@ -223,6 +284,31 @@ pub async fn idempotency(
         tracing::error!(%error, "cannot store an idempotent response");
     }
     Ok(ServiceResponse::new(request, rebuilt.body(bytes)))
+}
+
+/// An answer a retry should run again for (5xx, 429), or that only says who may not (401, 403,
+/// 404): not stored.
+fn retry_worthy(status: StatusCode) -> bool {
+    status.is_server_error()
+        || [
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::FORBIDDEN,
+            StatusCode::NOT_FOUND,
+        ]
+        .contains(&status)
+}
+
+/// What the stored answer is about, as space-delimited tokens (so a withdrawal finds it): what
+/// the handler noted, and a data subject's own verification.
+fn references(request: &HttpRequest, verification: Option<String>) -> Option<String> {
+    let mut refs: Vec<String> = request
+        .extensions()
+        .get::<References>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    refs.extend(verification.map(|id| reference("verification", id)));
+    (!refs.is_empty()).then(|| format!(" {} ", refs.join(" ")))
 }
 
 fn replay(old: KeyRow) -> HttpResponse {

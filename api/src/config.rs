@@ -18,7 +18,7 @@ use crate::service::pi::SmsPolicy;
 #[derive(Debug, Parser)]
 #[command(
     name = "popia-api",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("POPIA_GIT_COMMIT"), ")"),
     about = "POPIA Gateway: the /pi page back end, consent blacklists and change feed for South African car dealers"
 )]
 #[command(args_conflicts_with_subcommands = true)]
@@ -45,6 +45,24 @@ pub enum Command {
     },
     /// Print a signed JWT for this server.
     Token(TokenArgs),
+    /// Copy the SQLite database, consistent while the service runs, to a new file only its
+    /// owner can read (PostgreSQL: prints the `pg_dump` line to use instead).
+    Backup {
+        /// The file to write; it must not exist yet.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// After restoring a backup, before serving: put back the blacklist entries the restore
+    /// lost, and de-identify every live record of a person who withdrew. Run it with the
+    /// service's settings (its data folder or POPIA_JWT_SECRET, and DATABASE_URL).
+    Reconcile {
+        /// The blacklists to put back: the database the service ran on before the restore, or a
+        /// replica (`sqlite://…`, `postgres://…`), or its CSV exports
+        /// (`{dealer}-blacklist-emails-{day}.csv`, `…-mobiles-…`; repeat the flag). Without it,
+        /// the database's own blacklists only, as `serve` does at start.
+        #[arg(long = "blacklists-from", value_name = "SOURCE")]
+        blacklists_from: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -125,6 +143,15 @@ pub struct Settings {
     /// The operator's support contacts (free text), shown under "Sincerely" in every email.
     #[arg(long, env = "POPIA_SUPPORT_CONTACT", global = true)]
     pub support_contact: Option<String>,
+    /// Days a dealer has to act on an email before its follow-up is overdue.
+    #[arg(
+        long,
+        env = "POPIA_FOLLOW_UP_DAYS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(1..=3650),
+        global = true
+    )]
+    pub follow_up_days: u32,
     /// `smtp://[user:pass@]host[:port][?tls=required|opportunistic|none]` or `smtps://…`;
     /// unset: every message is written to the mailbox folder.
     #[arg(long, env = "SMTP_URL", global = true, hide_env_values = true)]
@@ -165,6 +192,10 @@ pub struct Settings {
     /// The wait after a first failed delivery; it doubles each time, up to an hour.
     #[arg(long, env = "POPIA_OUTBOX_BACKOFF", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
     pub outbox_backoff: Duration,
+    /// Let webhooks go to private, loopback and link-local addresses (a closed network); by
+    /// default such endpoints are refused at registration and at every delivery.
+    #[arg(long, env = "POPIA_WEBHOOK_ALLOW_PRIVATE", global = true)]
+    pub webhook_allow_private: bool,
     /// Reverse proxies (comma-separated CIDRs) whose `Forwarded` / `X-Forwarded-For` name the
     /// client; from any other peer those headers are ignored.
     #[arg(
@@ -212,6 +243,9 @@ pub struct Config {
     pub demo: bool,
     pub brand: String,
     pub support_contact: Option<String>,
+    pub follow_up_days: u32,
+    /// The clock deadlines in days run on (tests move it forward).
+    pub clock: crate::clock::Clock,
     pub notify: NotifySettings,
     pub guards: Guards,
 }
@@ -257,6 +291,8 @@ impl Settings {
             demo: serve.demo,
             brand: self.brand.clone(),
             support_contact: self.support_contact.clone(),
+            follow_up_days: self.follow_up_days,
+            clock: crate::clock::Clock::default(),
             notify: NotifySettings {
                 smtp_url: self.smtp_url.clone(),
                 sms_url: self.sms_url.clone(),
@@ -272,6 +308,7 @@ impl Settings {
                     base_backoff: self.outbox_backoff,
                     ..DeliverySettings::default()
                 },
+                webhook_allow_private: self.webhook_allow_private,
             },
             guards: Guards {
                 trusted_proxies: self.trusted_proxies.clone(),

@@ -2,6 +2,7 @@
 //! Personal Information Act. See the README for the architecture.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;

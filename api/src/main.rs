@@ -1,11 +1,12 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use popia_api::auth::{Keys, Role};
+use popia_api::auth::{KeyedHasher, Keys, Role};
 use popia_api::config::{Cli, Command, SecretSource, ServeArgs, Settings};
 use popia_api::domain::Identifier;
 use popia_api::http::openapi;
-use popia_api::{db, observability, Application};
+use popia_api::notify::Branding;
+use popia_api::{db, observability, service, Application};
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -55,9 +56,44 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
+        Some(Command::Backup { out }) => {
+            let (config, _) = cli.settings.resolve(&cli.serve)?;
+            let counts = service::backup::sqlite(&config.database_url, &out)?;
+            println!("backup written to {} (mode 0600): {counts}", out.display());
+            Ok(())
+        }
+        Some(Command::Reconcile { blacklists_from }) => {
+            reconcile(&cli.settings, &cli.serve, &blacklists_from)
+        }
         Some(Command::Serve(serve)) => serve_with(&cli.settings, &serve).await,
         None => serve_with(&cli.settings, &cli.serve).await,
     }
+}
+
+/// Reads the source whole first (bad input changes nothing), then migrates and reconciles.
+fn reconcile(settings: &Settings, serve: &ServeArgs, sources: &[String]) -> anyhow::Result<()> {
+    let (config, secret) = settings.resolve(serve)?;
+    if let SecretSource::Generated(path) = secret {
+        // A new secret keys nothing the service stored: the withdrawal would miss what it
+        // finds by keyed hash (verifications, alerts). Leave no trace of it.
+        let _ = std::fs::remove_file(&path);
+        anyhow::bail!(
+            "no JWT secret in {}: run reconcile with the service's data folder (--data-dir) or \
+             POPIA_JWT_SECRET",
+            settings.data_dir.display()
+        );
+    }
+    let source = service::reconcile::Source::read(sources)?;
+    let pool = db::connect(&config.database_url, 2)?;
+    db::migrate(&pool)?;
+    let mut conn = pool.get()?;
+    let hasher = KeyedHasher::derive(&config.jwt.secret);
+    let branding = Branding::new(&config.brand, &config.notify.mail_from)
+        .with_support(config.support_contact.as_deref())
+        .with_follow_up_days(config.follow_up_days);
+    let report = service::reconcile::run(&mut conn, &hasher, &branding, source.as_ref())?;
+    println!("{report}");
+    Ok(())
 }
 
 async fn serve_with(settings: &Settings, serve: &ServeArgs) -> anyhow::Result<()> {

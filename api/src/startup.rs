@@ -14,6 +14,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::{KeyedHasher, Keys};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{self, Pool};
 use crate::http::client_address::TrustedProxies;
@@ -22,6 +23,7 @@ use crate::http::idempotency::idempotency;
 use crate::http::openapi;
 use crate::http::ops::MetricsToken;
 use crate::http::problem::ApiError;
+use crate::http::webhooks::WebhookAddresses;
 use crate::notify::worker::{OutboxMetrics, Worker};
 use crate::notify::Branding;
 use crate::observability::metrics::Metrics;
@@ -68,7 +70,17 @@ impl Application {
         };
         let hasher = KeyedHasher::derive(&config.jwt.secret);
         let branding = Branding::new(&config.brand, &config.notify.mail_from)
-            .with_support(config.support_contact.as_deref());
+            .with_support(config.support_contact.as_deref())
+            .with_follow_up_days(config.follow_up_days);
+        {
+            // A restored backup may hold a withdrawn person's record live again: never serve it.
+            let (pool, hasher, branding) = (pool.clone(), hasher.clone(), branding.clone());
+            web::block(move || -> anyhow::Result<()> {
+                let mut conn = pool.get()?;
+                service::reconcile::at_start(&mut conn, &hasher, &branding).map(drop)
+            })
+            .await??;
+        }
         if config.demo {
             let (pool, hasher, branding) = (pool.clone(), hasher.clone(), branding.clone());
             let seeded = web::block(move || -> anyhow::Result<bool> {
@@ -100,6 +112,9 @@ impl Application {
                 hygiene_every: Duration::from_secs(30),
                 mailbox_dir: config.notify.mailbox_dir.clone(),
                 retention: config.notify.retention,
+                remind_every: Duration::from_secs(600),
+                branding: branding.clone(),
+                clock: config.clock.clone(),
             },
         );
         let sender = Sender::new(
@@ -117,6 +132,10 @@ impl Application {
             sender,
             proxies: TrustedProxies(config.guards.trusted_proxies.clone()),
             metrics_token: MetricsToken(config.guards.metrics_token.clone()),
+            webhook_addresses: WebhookAddresses {
+                allow_private: config.notify.webhook_allow_private,
+            },
+            clock: config.clock.clone(),
         };
         let server = server(listener, shared)?;
         Ok(Application {
@@ -159,6 +178,8 @@ struct Shared {
     sender: Sender,
     proxies: TrustedProxies,
     metrics_token: MetricsToken,
+    webhook_addresses: WebhookAddresses,
+    clock: Clock,
 }
 
 fn server(listener: TcpListener, shared: Shared) -> anyhow::Result<Server> {
@@ -173,6 +194,8 @@ fn server(listener: TcpListener, shared: Shared) -> anyhow::Result<Server> {
     let sender = web::Data::new(shared.sender);
     let proxies = web::Data::new(shared.proxies);
     let metrics_token = web::Data::new(shared.metrics_token);
+    let webhook_addresses = web::Data::new(shared.webhook_addresses);
+    let clock = web::Data::new(shared.clock);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(pool.clone())
@@ -183,6 +206,8 @@ fn server(listener: TcpListener, shared: Shared) -> anyhow::Result<Server> {
             .app_data(sender.clone())
             .app_data(proxies.clone())
             .app_data(metrics_token.clone())
+            .app_data(webhook_addresses.clone())
+            .app_data(clock.clone())
             .app_data(routes.clone())
             .app_data(yaml.clone())
             .app_data(

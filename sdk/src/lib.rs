@@ -11,7 +11,8 @@
 //!   `Idempotency-Key` on every POST, reused on retry ([`hooks`]);
 //! - a `futures::Stream` over every paged list ([`paging`]);
 //! - [`download_blacklist`]: a whole blacklist as CSV into any writer, in constant memory;
-//! - one [`Error`] carrying the server's Problem.
+//! - one [`Error`] carrying the server's Problem;
+//! - [`webhooks::verify`]: checks a webhook delivery's signature (Standard Webhooks 1.0).
 //!
 //! ```no_run
 //! use futures::StreamExt;
@@ -43,6 +44,7 @@ mod error;
 mod generated;
 pub mod hooks;
 pub mod paging;
+pub mod webhooks;
 
 pub use client::ClientBuilder;
 pub use download::{download_blacklist, Progress};

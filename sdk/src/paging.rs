@@ -206,3 +206,42 @@ pub fn blacklist_pulls<'a>(
         Ok((page.items, page.next))
     })
 }
+
+/// The dealer's webhook endpoints (without their secrets).
+pub fn webhooks<'a>(
+    client: &'a Client,
+    dealer: &'a str,
+) -> impl Stream<Item = Result<types::Webhook>> + 'a {
+    pages(move |after| async move {
+        let mut request = client.list_webhooks().dealer(dealer).limit(PAGE);
+        if let Some(after) = after {
+            request = request.after(after);
+        }
+        let page = request.send().await?.into_inner();
+        Ok((page.items, page.next))
+    })
+}
+
+/// A webhook endpoint's deliveries, optionally of one status.
+pub fn webhook_deliveries<'a>(
+    client: &'a Client,
+    dealer: &'a str,
+    webhook: i64,
+    status: Option<types::DeliveryStatus>,
+) -> impl Stream<Item = Result<types::WebhookDelivery>> + 'a {
+    pages(move |after| async move {
+        let mut request = client
+            .list_webhook_deliveries()
+            .dealer(dealer)
+            .id(webhook)
+            .limit(PAGE);
+        if let Some(status) = status {
+            request = request.status(status);
+        }
+        if let Some(after) = after {
+            request = request.after(after);
+        }
+        let page = request.send().await?.into_inner();
+        Ok((page.items, page.next))
+    })
+}

@@ -31,6 +31,13 @@ fn class_of(operation_id: &str) -> Option<Class> {
         "create_customer" | "list_customers" | "get_customer" | "amend_customer"
         | "withdraw_consent" | "customer_history" | "dealer_history" | "create_lead"
         | "get_lead" | "update_lead" | "list_notifications" | "customer_reads" => DealerData,
+        "create_webhook"
+        | "list_webhooks"
+        | "get_webhook"
+        | "delete_webhook"
+        | "rotate_webhook_secret"
+        | "list_webhook_deliveries" => DealerData,
+        "list_follow_ups" | "get_follow_up" | "close_follow_up" => DealerData,
         "list_blacklist_emails" | "list_blacklist_mobiles" | "check_blacklist" => Blacklists,
         "list_blacklist_pulls" => BlacklistPulls,
         "pi_lookup"
@@ -107,6 +114,43 @@ async fn every_route_answers_every_caller_as_the_contract_says() {
         .unwrap();
     // Another dealer's data, which no list of abc-motors may ever show.
     let theirs = app.create_customer("xyz-motors", json!({"first_name": "Other", "last_name": "Dealer", "email": "other@xyz.co.za", "consent_process": true, "consent_market": false})).await;
+    // Webhook endpoints: one the routes read, and one for each caller that may delete one.
+    let mut hooks = Vec::new();
+    for _ in 0..3 {
+        let body = body_for("create_webhook", 0, customer);
+        let reply = app
+            .call(
+                Method::POST,
+                "/v1/dealers/abc-motors/webhooks",
+                Some(&dealer("abc-motors")),
+                body,
+            )
+            .await;
+        hooks.push(reply.body["id"].as_i64().unwrap());
+    }
+
+    // Follow-ups: three amendments open three; one the routes read, and one for each caller
+    // that may close one.
+    for market in [false, true, false] {
+        let amended = app
+            .patch(
+                &format!("/v1/dealers/abc-motors/customers/{customer}"),
+                &dealer("abc-motors"),
+                json!({"consent_market": market}),
+            )
+            .await;
+        assert_eq!(amended.status, StatusCode::OK, "{}", amended.body);
+    }
+    let follow_ups: Vec<i64> = app
+        .get("/v1/dealers/abc-motors/follow-ups", &dealer("abc-motors"))
+        .await
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(follow_ups.len(), 3);
 
     let document = app
         .call(Method::GET, "/openapi.json", None, None)
@@ -139,6 +183,14 @@ async fn every_route_answers_every_caller_as_the_contract_says() {
                         "{id}",
                         &match path {
                             p if p.contains("/leads/") => leads[0],
+                            p if p.contains("/webhooks/") && operation_id == "delete_webhook" => {
+                                hooks[if caller == Caller::Admin { 1 } else { 2 }]
+                            }
+                            p if p.contains("/webhooks/") => hooks[0],
+                            p if p.ends_with("/done") => {
+                                follow_ups[if caller == Caller::Admin { 1 } else { 2 }]
+                            }
+                            p if p.contains("/follow-ups/") => follow_ups[0],
                             p if p.ends_with("/withdraw-consent") => withdrawn,
                             _ => customer,
                         }
@@ -202,6 +254,10 @@ fn body_for(operation_id: &str, serial: usize, customer: i64) -> Option<Value> {
         }
         "update_lead" => json!({"status": "active"}),
         "check_blacklist" => json!({"emails": ["a@b.co.za"]}),
+        "close_follow_up" => json!({"note": "Done in the DMS."}),
+        "create_webhook" => {
+            json!({"url": "https://dms.abcmotors.co.za/hooks", "events": ["customer.created"]})
+        }
         "start_verification" | "pi_start_identifier_change" => {
             json!({"email": format!("v{serial}@mail.co.za")})
         }

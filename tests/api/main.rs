@@ -2,6 +2,7 @@
 
 mod auth;
 mod authorization;
+mod backup_restore;
 mod blacklists;
 mod brute_force;
 mod concurrency;
@@ -10,6 +11,7 @@ mod dealers;
 mod errors;
 mod faults;
 mod files;
+mod follow_ups;
 mod hardening;
 mod helpers;
 mod history;
@@ -26,5 +28,7 @@ mod sms_gateway;
 mod smtp_sink;
 mod startup;
 mod storage_hygiene;
+mod webhook_receiver;
+mod webhooks;
 mod withdrawal;
 mod withdrawal_guarantee;

@@ -93,7 +93,7 @@ async fn every_message_arrives_with_its_subject_recipients_and_facts() {
             recipient_name: "Ashveer".into(),
             customer_first_name: "Fred".into(),
             customer_id: 19713570,
-            lead_ids: "6226950, 6226978".into(),
+            lead_ids: vec![6226950, 6226978],
         };
         emails::deidentify_alert(conn, brand, dealer, "ashveer@abc-motors.co.za", &alert)?;
         Ok(())

@@ -20,7 +20,7 @@ const EMAIL: &str = "zanele.residuetest@sea.co.za";
 const FORMER_MOBILE: &str = "+27827774321";
 const MOBILE: &str = "+27827779876";
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -75,7 +75,7 @@ fn needles(tokens: &[String]) -> Vec<(String, String)> {
 
 /// `text` and, after it, every base64 or base64url run in it decoded (a JWT's payload, a
 /// base64-encoded body), so that a needle hidden by the encoding is found too.
-fn with_decoded(text: &str) -> String {
+pub(crate) fn with_decoded(text: &str) -> String {
     let mut all = text.to_owned();
     let engines = [
         base64::engine::general_purpose::URL_SAFE_NO_PAD,
@@ -102,7 +102,7 @@ struct Text {
 }
 
 /// Every row of every table, as text (binary columns decoded), by table.
-fn dump(conn: &mut popia_api::db::DbConnection) -> Vec<(String, Vec<String>)> {
+pub(crate) fn dump(conn: &mut popia_api::db::DbConnection) -> Vec<(String, Vec<String>)> {
     let is_pg = matches!(conn, popia_api::db::DbConnection::Pg(_));
     let tables_sql = if is_pg {
         "SELECT table_name::text AS text FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"

@@ -62,6 +62,8 @@ async fn every_operation_through_the_sdk() {
     let naledi = a_withdrawal_by_staff(&ctx).await;
     history_and_notifications(&ctx, fred, naledi).await;
     blacklists_and_pulls(&ctx).await;
+    follow_ups_through_the_sdk(&ctx, naledi).await;
+    webhooks_through_the_sdk(&ctx).await;
     every_operation_was_called(&ctx).await;
 }
 
@@ -474,6 +476,128 @@ async fn blacklists_and_pulls(ctx: &Ctx) {
         .unwrap()
         .into_inner();
     assert_eq!(page.items.len(), pulls.len());
+}
+
+/// Staff list what the emails asked of them, read one, and close it with a note, once.
+async fn follow_ups_through_the_sdk(ctx: &Ctx, naledi: i64) {
+    let staff = &ctx.staff;
+    let open = staff
+        .list_follow_ups()
+        .dealer(DEALER)
+        .status(types::ListFollowUpsStatus::Open)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let withdrawn = open
+        .items
+        .iter()
+        .find(|f| f.kind == types::FollowUpKind::ConsentWithdrawn && f.customer_id == Some(naledi))
+        .expect("the withdrawal's follow-up");
+    assert!(!withdrawn.overdue);
+    let read = staff
+        .get_follow_up()
+        .dealer(DEALER)
+        .id(withdrawn.id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(read.id, withdrawn.id);
+    let closed = staff
+        .close_follow_up()
+        .dealer(DEALER)
+        .id(withdrawn.id)
+        .body(body::<types::CloseFollowUp>(
+            json!({"note": "Removed from the DMS and both operators' lists."}),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(closed.status, types::FollowUpStatus::Done);
+    assert_eq!(closed.done_by.as_deref(), Some("dealer-user"));
+    let again = staff
+        .close_follow_up()
+        .dealer(DEALER)
+        .id(withdrawn.id)
+        .body(body::<types::CloseFollowUp>(json!({})))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(problem_of(&Error::from(again)).0, 409);
+}
+
+/// Staff register a webhook endpoint (its secret shown once), see a change queued for it, rotate
+/// its secret, and delete it.
+async fn webhooks_through_the_sdk(ctx: &Ctx) {
+    let staff = &ctx.staff;
+    let created = staff
+        .create_webhook()
+        .dealer(DEALER)
+        .body(body::<types::CreateWebhook>(json!({
+            "url": "http://127.0.0.1:9/hooks", "events": ["customer.created"]})))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(created.secret.starts_with("whsec_"));
+    assert_eq!(created.events, [EventKind::CustomerCreated]);
+    staff
+        .create_customer()
+        .dealer(DEALER)
+        .body(body::<types::CreateCustomer>(json!({
+            "first_name": "Hook", "last_name": "Test", "email": "hook@sea.com",
+            "consent_process": true, "consent_market": false})))
+        .send()
+        .await
+        .unwrap();
+    let queued: Vec<types::WebhookDelivery> =
+        popia_sdk::paging::webhook_deliveries(staff, DEALER, created.id, None)
+            .try_collect()
+            .await
+            .unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].event_type, Some(EventKind::CustomerCreated));
+    assert_eq!(queued[0].status, types::DeliveryStatus::Pending);
+    let rotated = staff
+        .rotate_webhook_secret()
+        .dealer(DEALER)
+        .id(created.id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_ne!(rotated.secret, created.secret);
+    assert!(rotated.previous_secret_expires_at.is_some());
+    let listed: Vec<types::Webhook> = popia_sdk::paging::webhooks(staff, DEALER)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    let page = staff
+        .list_webhooks()
+        .dealer(DEALER)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(page.items.len(), 1);
+    staff
+        .delete_webhook()
+        .dealer(DEALER)
+        .id(created.id)
+        .send()
+        .await
+        .unwrap();
+    let gone = staff
+        .get_webhook()
+        .dealer(DEALER)
+        .id(created.id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(problem_of(&Error::from(gone)).0, 404);
 }
 
 /// No operation in the API document goes untested: the server's route metrics show each called.

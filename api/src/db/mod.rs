@@ -7,12 +7,15 @@ pub mod customer_reads;
 pub mod customers;
 pub mod dealers;
 pub mod events;
+pub mod follow_ups;
 pub mod idempotency;
 pub mod leads;
 pub mod lookup_alerts;
 pub mod outbox;
+pub mod reconcile;
 pub mod schema;
 pub mod verifications;
+pub mod webhooks;
 
 use std::time::Duration;
 

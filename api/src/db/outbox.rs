@@ -10,6 +10,8 @@ use super::{DbConnection, Page};
 pub const PENDING: &str = "pending";
 pub const SENT: &str = "sent";
 pub const FAILED: &str = "failed";
+/// The channel (and kind) of webhook deliveries.
+pub const WEBHOOK: &str = "webhook";
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]
@@ -29,6 +31,8 @@ pub struct MessageRow {
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
     pub purged_at: Option<NaiveDateTime>,
+    /// A webhook delivery's endpoint (channel `webhook`; the rest in `webhook_deliveries`).
+    pub webhook_id: Option<i64>,
 }
 
 /// What a message says and to whom; gone once purged.
@@ -259,6 +263,8 @@ fn cancel_or_purge(
 pub fn purge(conn: &mut DbConnection, ids: &[i64], now: NaiveDateTime) -> QueryResult<usize> {
     for chunk in ids.chunks(1000) {
         diesel::delete(contents::table.filter(contents::message_id.eq_any(chunk))).execute(conn)?;
+        // A NOT FOUND follow-up shows its identifier only while the email's content is kept.
+        super::follow_ups::forget_identifiers(conn, chunk)?;
         diesel::update(outbox::table.filter(outbox::id.eq_any(chunk)))
             .set((
                 outbox::purged_at.eq(Some(now)),
@@ -269,7 +275,8 @@ pub fn purge(conn: &mut DbConnection, ids: &[i64], now: NaiveDateTime) -> QueryR
     Ok(ids.len())
 }
 
-/// A keyset page of a dealer's messages, newest last, optionally of one status.
+/// A keyset page of a dealer's messages to people (webhook deliveries are listed per endpoint),
+/// newest last, optionally of one status.
 pub fn list(
     conn: &mut DbConnection,
     dealer: &str,
@@ -280,6 +287,7 @@ pub fn list(
     let mut query = outbox::table
         .left_join(contents::table)
         .filter(outbox::dealer_id.eq(dealer))
+        .filter(outbox::channel.ne(WEBHOOK))
         .filter(outbox::id.gt(after))
         .select((MessageRow::as_select(), Option::<ContentRow>::as_select()))
         .order(outbox::id.asc())

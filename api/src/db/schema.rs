@@ -81,6 +81,30 @@ diesel::table! {
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
         purged_at -> Nullable<Timestamp>,
+        webhook_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (message_id) {
+        message_id -> BigInt,
+        event_id -> BigInt,
+        event_type -> Text,
+        last_status_code -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> BigInt,
+        dealer_id -> Text,
+        url -> Text,
+        events -> Text,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
     }
 }
 
@@ -208,13 +232,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    follow_ups (id) {
+        id -> BigInt,
+        dealer_id -> Text,
+        kind -> Text,
+        customer_id -> Nullable<BigInt>,
+        lead_ids -> Nullable<Text>,
+        assignees -> Text,
+        message_id -> BigInt,
+        identifier -> Nullable<Text>,
+        created_at -> Timestamp,
+        due_at -> Timestamp,
+        status -> Text,
+        done_at -> Nullable<Timestamp>,
+        done_by -> Nullable<Text>,
+        note -> Nullable<Text>,
+        reminded_early_at -> Nullable<Timestamp>,
+        reminded_due_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    follow_ups,
     dealers,
     customers,
     leads,
     change_events,
     outbox_messages,
     outbox_contents,
+    webhooks,
+    webhook_deliveries,
     verifications,
     lookup_alerts,
     blacklist_emails,

@@ -56,7 +56,8 @@ impl EventKind {
     }
 }
 
-/// How the change reached the service: the customer's own /pi page, or the API (staff).
+/// How the change reached the service: the customer's own /pi page, the API (staff), or a
+/// reconcile after a database restore (the service itself).
 // Published as the schema `Channel` and the change feed's `channel` field: names that stay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -64,6 +65,8 @@ impl EventKind {
 pub enum Origin {
     Pi,
     Api,
+    /// `popia-api reconcile`, or serve's start-up pass: a withdrawn person's record found live.
+    Reconcile,
 }
 
 impl Origin {
@@ -71,14 +74,15 @@ impl Origin {
         match self {
             Origin::Pi => "pi",
             Origin::Api => "api",
+            Origin::Reconcile => "reconcile",
         }
     }
 
     pub fn from_stored(value: &str) -> Origin {
-        if value == "pi" {
-            Origin::Pi
-        } else {
-            Origin::Api
+        match value {
+            "pi" => Origin::Pi,
+            "reconcile" => Origin::Reconcile,
+            _ => Origin::Api,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod identifier;
 pub mod mobile;
 pub mod person_name;
 pub mod text;
+pub mod webhook_url;
 pub mod website;
 
 pub use dealer_id::DealerId;

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod dealers;
 pub mod extract;
 pub mod fallback;
+pub mod follow_ups;
 pub mod history;
 pub mod idempotency;
 pub mod leads;
@@ -17,6 +18,7 @@ pub mod ops;
 pub mod pagination;
 pub mod pi;
 pub mod problem;
+pub mod webhooks;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -41,6 +43,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(leads::get_lead)
         .service(leads::update_lead)
         .service(notifications::list_notifications)
+        .service(webhooks::create_webhook)
+        .service(webhooks::list_webhooks)
+        .service(webhooks::get_webhook)
+        .service(webhooks::delete_webhook)
+        .service(webhooks::rotate_webhook_secret)
+        .service(webhooks::list_webhook_deliveries)
+        .service(follow_ups::list_follow_ups)
+        .service(follow_ups::get_follow_up)
+        .service(follow_ups::close_follow_up)
         .service(pi::start_verification)
         .service(pi::confirm_verification)
         .service(pi::pi_lookup)

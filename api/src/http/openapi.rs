@@ -30,6 +30,8 @@ Authenticate with `Authorization: Bearer <JWT>` (button *Authorize*). Errors are
         (name = "blacklists", description = "Consent blacklists for operators: pages, changes, CSV, check, pull log"),
         (name = "history", description = "The change feed dealer systems follow"),
         (name = "notifications", description = "Messages sent for the dealer, without bodies"),
+        (name = "webhooks", description = "Signed change events (Standard Webhooks 1.0) POSTed to the dealer's endpoints"),
+        (name = "follow-ups", description = "What each email asked the dealer to do, by when, and who closed it"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

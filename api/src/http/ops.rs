@@ -5,9 +5,12 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::blocking;
 use super::problem::{ApiError, Problem};
+use crate::clock::Clock;
 use crate::db::{self, Pool};
 use crate::observability::metrics::Metrics;
+use crate::service::follow_ups;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Health {
@@ -73,7 +76,8 @@ impl MetricsToken {
     }
 }
 
-/// Prometheus metrics: request counts and latencies per route, outbox depth, SMS budget hits.
+/// Prometheus metrics: request counts and latencies per route, outbox depth, SMS budget hits,
+/// open and overdue follow-ups per dealer.
 /// Needs `Authorization: Bearer <POPIA_METRICS_TOKEN>` when that is set.
 #[utoipa::path(
     operation_id = "metrics",
@@ -88,11 +92,32 @@ pub async fn metrics(
     req: HttpRequest,
     metrics: web::Data<Metrics>,
     token: Option<web::Data<MetricsToken>>,
+    pool: web::Data<Pool>,
+    clock: web::Data<Clock>,
 ) -> Result<HttpResponse, ApiError> {
     if !token.is_none_or(|t| t.admits(&req)) {
         return Err(ApiError::Unauthorized(
             "/metrics needs the metrics bearer token".into(),
         ));
+    }
+    let now = clock.now();
+    match blocking::run(&pool, move |conn| follow_ups::counts(conn, now)).await {
+        Ok(counts) => {
+            metrics.follow_ups_open.reset();
+            metrics.follow_ups_overdue.reset();
+            for (dealer, open, overdue) in counts {
+                metrics
+                    .follow_ups_open
+                    .with_label_values(&[&dealer])
+                    .set(open);
+                metrics
+                    .follow_ups_overdue
+                    .with_label_values(&[&dealer])
+                    .set(overdue);
+            }
+        }
+        // The rest of the metrics are still worth serving.
+        Err(error) => tracing::warn!(%error, "metrics: cannot count follow-ups"),
     }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

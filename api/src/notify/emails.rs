@@ -8,7 +8,8 @@ use super::outbox::{enqueue, Channel, MessageKind, NewMessage};
 use super::templates::*;
 use super::Branding;
 use crate::db::dealers::DealerRow;
-use crate::db::DbConnection;
+use crate::db::follow_ups::{self, FollowUpRow, Reminder};
+use crate::db::{self, DbConnection};
 
 /// Minutes a one-time code is valid.
 pub const CODE_MINUTES: u32 = 10;
@@ -30,12 +31,8 @@ fn render(template: impl Template) -> QueryResult<String> {
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
 }
 
-fn key_contact_emails(dealer: &DealerRow) -> Vec<String> {
-    dealer
-        .key_contacts()
-        .into_iter()
-        .map(|(_, email)| email)
-        .collect()
+fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// The one-time code, to the email being verified.
@@ -101,27 +98,69 @@ pub fn one_time_code_sms(
     enqueue(conn, branding, message)
 }
 
-/// Queues an email about a dealer's customer (or lookup) to the dealer's key contacts.
+/// What an email asking the dealer to act is about: its follow-up records the same.
+#[derive(Default)]
+struct About {
+    customer_id: Option<i64>,
+    lead_ids: Vec<i64>,
+    /// A NOT FOUND lookup's identifier, kept as long as the email's content.
+    identifier: Option<String>,
+}
+
+/// Queues an email about a dealer's customer (or lookup) to the dealer's key contacts, and opens
+/// its follow-up, assigned to them.
 fn to_key_contacts(
     conn: &mut DbConnection,
     branding: &Branding,
     dealer: &DealerRow,
-    customer_id: Option<i64>,
+    about: About,
     kind: MessageKind,
     subject: String,
     (text, html): (String, String),
 ) -> QueryResult<i64> {
+    let contacts = dealer.key_contacts();
     let message = NewMessage {
         dealer_id: dealer.id.clone(),
-        customer_id,
+        customer_id: about.customer_id,
         kind,
         channel: Channel::Email,
-        recipients: key_contact_emails(dealer),
+        recipients: contacts.iter().map(|(_, email)| email.clone()).collect(),
         subject: Some(subject),
         text,
         html: Some(html),
     };
-    enqueue(conn, branding, message)
+    let id = enqueue(conn, branding, message)?;
+    let names = contacts.into_iter().map(|(name, _)| name).collect();
+    open_follow_up(conn, branding, dealer, kind, id, about, names)?;
+    Ok(id)
+}
+
+/// Opens the follow-up of the email `message_id`, due after the configured number of days.
+fn open_follow_up(
+    conn: &mut DbConnection,
+    branding: &Branding,
+    dealer: &DealerRow,
+    kind: MessageKind,
+    message_id: i64,
+    about: About,
+    assignees: Vec<String>,
+) -> QueryResult<i64> {
+    let now = db::now();
+    follow_ups::open(
+        conn,
+        &follow_ups::NewFollowUpRow {
+            dealer_id: &dealer.id,
+            kind: kind.as_str(),
+            customer_id: about.customer_id,
+            lead_ids: (!about.lead_ids.is_empty()).then(|| to_json(&about.lead_ids)),
+            assignees: to_json(&assignees),
+            message_id,
+            identifier: about.identifier,
+            created_at: now,
+            due_at: now + branding.follow_up_due,
+            status: follow_ups::OPEN,
+        },
+    )
 }
 
 /// "POPIA /pi Lookup NOT FOUND", to the dealer's key contacts.
@@ -146,11 +185,15 @@ pub fn lookup_not_found(
         })?,
     );
     let subject = "POPIA /pi Lookup NOT FOUND".to_owned();
+    let about = About {
+        identifier: Some(facts.identifier.clone()),
+        ..About::default()
+    };
     to_key_contacts(
         conn,
         branding,
         dealer,
-        None,
+        about,
         MessageKind::LookupNotFound,
         subject,
         bodies,
@@ -178,7 +221,10 @@ pub fn consent_withdrawn(
         conn,
         branding,
         dealer,
-        Some(customer_id),
+        About {
+            customer_id: Some(customer_id),
+            ..About::default()
+        },
         kind,
         subject,
         bodies,
@@ -206,7 +252,10 @@ pub fn details_altered(
         conn,
         branding,
         dealer,
-        Some(customer_id),
+        About {
+            customer_id: Some(customer_id),
+            ..About::default()
+        },
         kind,
         subject,
         bodies,
@@ -234,6 +283,84 @@ pub fn deidentify_alert(
         )),
         text: render(DeidentifyAlertText { branding, facts })?,
         html: Some(render(DeidentifyAlertHtml { branding, facts })?),
+    };
+    let id = enqueue(conn, branding, message)?;
+    let about = About {
+        customer_id: Some(facts.customer_id),
+        lead_ids: facts.lead_ids.clone(),
+        identifier: None,
+    };
+    let assignees = vec![facts.recipient_name.clone()];
+    let kind = MessageKind::DeidentifyAlert;
+    open_follow_up(conn, branding, dealer, kind, id, about, assignees)?;
+    Ok(id)
+}
+
+/// "POPIA follow-up due | {kind} | {id}", to the key contacts: seven days before a follow-up
+/// is due, and on the day. No personal information: ids, kind and dates only.
+pub fn follow_up_reminder(
+    conn: &mut DbConnection,
+    branding: &Branding,
+    dealer: &DealerRow,
+    follow_up: &FollowUpRow,
+    reminder: Reminder,
+) -> QueryResult<i64> {
+    let assignees: Vec<String> = serde_json::from_str(&follow_up.assignees).unwrap_or_default();
+    let facts = FollowUpReminder {
+        id: follow_up.id,
+        dealer: dealer.id.clone(),
+        kind: follow_up.kind.clone(),
+        customer_id: follow_up.customer_id,
+        lead_ids: follow_up
+            .lead_ids
+            .as_deref()
+            .and_then(|ids| serde_json::from_str(ids).ok())
+            .unwrap_or_default(),
+        assignees: assignees.join(", "),
+        opened: follow_up.created_at.format("%Y-%m-%d").to_string(),
+        due: follow_up.due_at.format("%Y-%m-%d").to_string(),
+        overdue: reminder == Reminder::Due,
+    };
+    let message = NewMessage {
+        dealer_id: dealer.id.clone(),
+        customer_id: None,
+        kind: MessageKind::FollowUpReminder,
+        channel: Channel::Email,
+        recipients: dealer.key_contacts().into_iter().map(|(_, e)| e).collect(),
+        subject: Some(format!(
+            "POPIA follow-up due | {} | {}",
+            follow_up.kind, follow_up.id
+        )),
+        text: render(FollowUpReminderText {
+            branding,
+            facts: &facts,
+        })?,
+        html: Some(render(FollowUpReminderHtml {
+            branding,
+            facts: &facts,
+        })?),
+    };
+    enqueue(conn, branding, message)
+}
+
+/// "POPIA reconcile after restore | {dealer}", to the key contacts: the records a reconcile
+/// de-identified again and the blacklist entries it put back. Ids and counts only: the
+/// per-person emails of a withdrawal would name the person again.
+pub fn reconcile_summary(
+    conn: &mut DbConnection,
+    branding: &Branding,
+    dealer: &DealerRow,
+    facts: &ReconcileSummary,
+) -> QueryResult<i64> {
+    let message = NewMessage {
+        dealer_id: dealer.id.clone(),
+        customer_id: None,
+        kind: MessageKind::ReconcileSummary,
+        channel: Channel::Email,
+        recipients: dealer.key_contacts().into_iter().map(|(_, e)| e).collect(),
+        subject: Some(format!("POPIA reconcile after restore | {}", dealer.id)),
+        text: render(ReconcileSummaryText { branding, facts })?,
+        html: Some(render(ReconcileSummaryHtml { branding, facts })?),
     };
     enqueue(conn, branding, message)
 }

@@ -1,10 +1,12 @@
 //! Notifications: the transactional outbox, the delivery worker, the transports (SMTP, an HTTP
 //! SMS gateway, or a mailbox folder) and the messages themselves.
 
+pub mod address_guard;
 pub mod emails;
 pub mod outbox;
 pub mod templates;
 pub mod transport;
+pub mod webhooks;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -24,6 +26,8 @@ pub struct NotifySettings {
     /// Delivered (or given-up) messages keep their bodies and recipients this long.
     pub retention: Duration,
     pub delivery: DeliverySettings,
+    /// Let webhooks go to private, loopback and link-local addresses (a closed network, tests).
+    pub webhook_allow_private: bool,
 }
 
 /// How the delivery worker paces itself.
@@ -70,6 +74,8 @@ pub struct Branding {
     pub domain: String,
     /// The operator's support contacts, shown under "Sincerely" in every email when set.
     pub support: Option<String>,
+    /// How long a dealer has to act on an email that asks it to: its follow-up's due date.
+    pub follow_up_due: chrono::Duration,
 }
 
 impl Branding {
@@ -84,7 +90,14 @@ impl Branding {
             brand: brand.to_owned(),
             domain: domain.to_owned(),
             support: None,
+            follow_up_due: chrono::Duration::days(30),
         }
+    }
+
+    /// Follow-ups fall due `days` after their email.
+    pub fn with_follow_up_days(mut self, days: u32) -> Branding {
+        self.follow_up_due = chrono::Duration::days(i64::from(days));
+        self
     }
 
     /// Signs every email off with the operator's support contacts (blank: none).

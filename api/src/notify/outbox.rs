@@ -15,6 +15,8 @@ pub enum MessageKind {
     ConsentWithdrawn,
     DetailsAltered,
     DeidentifyAlert,
+    FollowUpReminder,
+    ReconcileSummary,
 }
 
 impl MessageKind {
@@ -25,6 +27,8 @@ impl MessageKind {
             MessageKind::ConsentWithdrawn => "consent_withdrawn",
             MessageKind::DetailsAltered => "details_altered",
             MessageKind::DeidentifyAlert => "deidentify_alert",
+            MessageKind::FollowUpReminder => "follow_up_reminder",
+            MessageKind::ReconcileSummary => "reconcile_summary",
         }
     }
 }

@@ -45,8 +45,30 @@ pub struct DeidentifyAlert {
     pub recipient_name: String,
     pub customer_first_name: String,
     pub customer_id: i64,
-    /// Comma-separated lead ids.
-    pub lead_ids: String,
+    pub lead_ids: Vec<i64>,
+}
+
+/// A follow-up still open 7 days before it is due, or on the day.
+pub struct FollowUpReminder {
+    pub id: i64,
+    pub dealer: String,
+    pub kind: String,
+    pub customer_id: Option<i64>,
+    pub lead_ids: Vec<i64>,
+    pub assignees: String,
+    pub opened: String,
+    pub due: String,
+    pub overdue: bool,
+}
+
+/// What a reconcile after a restore did for one dealer: counts and ids, never a name or value.
+pub struct ReconcileSummary {
+    pub dealer: String,
+    /// Blacklist entries put back from the source, per list.
+    pub emails_restored: usize,
+    pub mobiles_restored: usize,
+    pub customer_ids: Vec<i64>,
+    pub lead_ids: Vec<i64>,
 }
 
 /// Declares a template type for one body of one message.
@@ -100,9 +122,29 @@ body!(
     "emails/deidentify_alert.txt"
 );
 body!(
+    FollowUpReminderText,
+    FollowUpReminder,
+    "emails/follow_up_reminder.txt"
+);
+body!(
+    FollowUpReminderHtml,
+    FollowUpReminder,
+    "emails/follow_up_reminder.html"
+);
+body!(
     DeidentifyAlertHtml,
     DeidentifyAlert,
     "emails/deidentify_alert.html"
+);
+body!(
+    ReconcileSummaryText,
+    ReconcileSummary,
+    "emails/reconcile_summary.txt"
+);
+body!(
+    ReconcileSummaryHtml,
+    ReconcileSummary,
+    "emails/reconcile_summary.html"
 );
 
 #[cfg(test)]

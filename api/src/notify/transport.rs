@@ -1,5 +1,5 @@
 //! Where messages go: SMTP (lettre) or the mailbox folder for email; an HTTP gateway or the
-//! mailbox folder for SMS. The mailbox folder is the default, so a new user sees every message
+//! mailbox folder for SMS; a dealer's endpoint for webhooks (`webhooks.rs`). The mailbox folder is the default, so a new user sees every message
 //! with no mail server. Files are named by message id, so a repeated delivery rewrites the same
 //! file rather than adding one.
 
@@ -12,8 +12,10 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
+use super::webhooks::WebhookSender;
 use super::NotifySettings;
-use crate::db::outbox::{ContentRow, Message, MessageRow};
+use crate::db::outbox::{ContentRow, Message, MessageRow, WEBHOOK};
+use crate::db::webhooks::WebhookRow;
 
 pub enum EmailTransport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
@@ -32,7 +34,64 @@ pub enum SmsTransport {
 pub struct Transports {
     pub email: EmailTransport,
     pub sms: SmsTransport,
+    pub webhook: WebhookSender,
     from: Mailbox,
+}
+
+/// What one delivery attempt came to.
+#[derive(Debug)]
+pub struct Attempt {
+    /// Why it was not delivered, fit for storage and logs (addresses masked).
+    pub result: Result<(), String>,
+    /// The HTTP status the receiver answered (webhooks).
+    pub status_code: Option<i32>,
+    /// Trying again cannot help: give up now, whatever attempts are left.
+    pub give_up: bool,
+    /// The receiver answered `410 Gone`: its endpoint takes no more deliveries.
+    pub endpoint_gone: bool,
+}
+
+impl Attempt {
+    pub fn delivered(status_code: Option<i32>) -> Attempt {
+        Attempt {
+            result: Ok(()),
+            status_code,
+            give_up: false,
+            endpoint_gone: false,
+        }
+    }
+
+    /// A failure worth trying again. Webhook errors name no person: they are kept as they are.
+    pub fn retry(error: impl Into<String>) -> Attempt {
+        Attempt {
+            result: Err(error.into()),
+            ..Attempt::delivered(None)
+        }
+    }
+
+    pub fn give_up(error: impl Into<String>) -> Attempt {
+        Attempt {
+            give_up: true,
+            ..Attempt::retry(error)
+        }
+    }
+
+    pub fn with_status(self, status_code: Option<i32>) -> Attempt {
+        Attempt {
+            status_code,
+            ..self
+        }
+    }
+}
+
+/// An email's or SMS's outcome (its error already masked by [`Transports::deliver`]).
+impl From<Result<(), String>> for Attempt {
+    fn from(result: Result<(), String>) -> Attempt {
+        Attempt {
+            result,
+            ..Attempt::delivered(None)
+        }
+    }
 }
 
 impl Transports {
@@ -59,14 +118,32 @@ impl Transports {
             }
             None => SmsTransport::Mailbox(mailbox(&settings.mailbox_dir)?),
         };
-        Ok(Transports { email, sms, from })
+        let webhook = WebhookSender::new(settings.webhook_allow_private)?;
+        Ok(Transports {
+            email,
+            sms,
+            webhook,
+            from,
+        })
     }
 
-    /// Delivers one message. The error is fit for storage and logs: addresses are masked.
-    pub async fn deliver(&self, (row, content): &Message) -> Result<(), String> {
+    /// Delivers one message (a webhook delivery to `endpoint`). The error is fit for storage
+    /// and logs: addresses are masked.
+    pub async fn deliver(
+        &self,
+        (row, content): &Message,
+        endpoint: Option<&WebhookRow>,
+    ) -> Attempt {
         let Some(content) = content else {
-            return Err("the message's content was purged before delivery".into());
+            return Attempt::retry("the message's content was purged before delivery");
         };
+        if row.channel == WEBHOOK {
+            return self.webhook.deliver(row, content, endpoint).await;
+        }
+        self.send(row, content).await.into()
+    }
+
+    async fn send(&self, row: &MessageRow, content: &ContentRow) -> Result<(), String> {
         let recipients: Vec<String> = serde_json::from_str(&content.recipients).unwrap_or_default();
         if recipients.is_empty() {
             return Err("the message has no recipients".into());

@@ -15,9 +15,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::outbox::MessageKind;
-use super::transport::Transports;
-use super::{DeliverySettings, NotifySettings};
+use super::transport::{Attempt, Transports};
+use super::{webhooks, DeliverySettings, NotifySettings};
 use crate::db::outbox::{self as table, Message};
+use crate::db::webhooks as endpoints;
 use crate::db::{self, backend, Pool};
 
 /// How often finished messages are purged and the depth gauge refreshed.
@@ -157,24 +158,33 @@ impl Worker {
             chrono::Duration::from_std(self.settings.lease)?,
             self.settings.batch_size,
         );
-        let messages = self
+        let (messages, endpoints) = self
             .blocking(move |conn| {
                 let now = db::now();
                 let ids = db::write_transaction(conn, |conn| {
                     backend::claim_due_messages(conn, &worker, now, now + lease, limit)
                 })?;
-                table::load(conn, &ids)
+                let messages = table::load(conn, &ids)?;
+                // Webhook deliveries go where their endpoint says now, signed with its secrets.
+                let webhook_ids: Vec<i64> =
+                    messages.iter().filter_map(|m| m.0.webhook_id).collect();
+                Ok((messages, endpoints::by_ids(conn, &webhook_ids)?))
             })
             .await?;
         let claimed = messages.len();
         let mut unsent = Vec::new();
+        let endpoints = &endpoints;
         let mut deliveries = futures_util::stream::iter(messages)
             .map(|message| async move {
                 if stopped.is_cancelled() {
                     return Err(message.0.id);
                 }
-                let result = self.transports.deliver(&message).await;
-                self.record(&message, result).await;
+                let endpoint = message
+                    .0
+                    .webhook_id
+                    .and_then(|id| endpoints.iter().find(|e| e.id == id));
+                let attempt = self.transports.deliver(&message, endpoint).await;
+                self.record(&message, attempt).await;
                 Ok(())
             })
             .buffer_unordered(CONCURRENCY);
@@ -191,10 +201,23 @@ impl Worker {
         Ok(claimed)
     }
 
-    async fn record(&self, (message, _): &Message, result: Result<(), String>) {
+    async fn record(&self, (message, _): &Message, attempt: Attempt) {
         let (id, worker, attempts) = (message.id, self.id.clone(), message.attempts + 1);
         let created = message.created_at;
-        let retry_at = self.next_attempt(attempts);
+        let Attempt {
+            result,
+            status_code,
+            give_up,
+            endpoint_gone,
+        } = attempt;
+        let is_webhook = message.channel == table::WEBHOOK;
+        let retry_at = match (give_up, is_webhook) {
+            (true, _) => None,
+            // Webhooks are retried for a time, not a number of attempts.
+            (false, true) => webhooks::retry_at(&self.settings, created, attempts, db::now()),
+            (false, false) => self.next_attempt(attempts),
+        };
+        let gone_endpoint = message.webhook_id.filter(|_| endpoint_gone);
         // A withdrawal's own messages name the person: once delivered (or failed for good)
         // their content goes at once, whatever the retention.
         let forget_when_done = forget_when_done(&message.kind);
@@ -210,6 +233,9 @@ impl Worker {
                 let purge_all = self.retention.is_zero();
                 self.blocking(move |conn| {
                     let recorded = table::record_sent(conn, id, &worker, now)?;
+                    if is_webhook && recorded > 0 {
+                        endpoints::record_status(conn, id, status_code)?;
+                    }
                     if purge_all {
                         table::purge_finished(conn, now, now)?;
                     } else if forget_when_done && recorded > 0 {
@@ -229,12 +255,23 @@ impl Worker {
                 tracing::warn!(message = id, attempts, %error, outcome, "outbox: delivery failed");
                 let gave_up = retry_at.is_none();
                 self.blocking(move |conn| {
-                    let now = db::now();
-                    let recorded = table::record_failure(conn, id, &worker, &error, retry_at, now)?;
-                    if gave_up && forget_when_done && recorded > 0 {
-                        table::purge(conn, &[id], now)?;
-                    }
-                    Ok(())
+                    db::write_transaction(conn, |conn| {
+                        let now = db::now();
+                        let recorded =
+                            table::record_failure(conn, id, &worker, &error, retry_at, now)?;
+                        if is_webhook && recorded > 0 {
+                            endpoints::record_status(conn, id, status_code)?;
+                        }
+                        if gave_up && forget_when_done && recorded > 0 {
+                            table::purge(conn, &[id], now)?;
+                        }
+                        // 410 Gone: nothing more is queued for the endpoint or sent to it.
+                        if let Some(webhook) = gone_endpoint.filter(|_| recorded > 0) {
+                            endpoints::disable(conn, webhook, now)?;
+                            endpoints::cancel_pending(conn, webhook, webhooks::GONE, now)?;
+                        }
+                        Ok(())
+                    })
                 })
                 .await
             }

@@ -10,6 +10,9 @@ pub struct Metrics {
     pub requests: IntCounterVec,
     pub latency: HistogramVec,
     pub in_flight: IntGaugeVec,
+    /// Follow-ups open, and open past their due date, per dealer: refreshed at each scrape.
+    pub follow_ups_open: IntGaugeVec,
+    pub follow_ups_overdue: IntGaugeVec,
 }
 
 impl Metrics {
@@ -41,12 +44,27 @@ impl Metrics {
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        let follow_ups_open = IntGaugeVec::new(
+            Opts::new("follow_ups_open", "Follow-ups not yet done, per dealer"),
+            &["dealer"],
+        )?;
+        let follow_ups_overdue = IntGaugeVec::new(
+            Opts::new(
+                "follow_ups_overdue",
+                "Follow-ups not done by their due date, per dealer",
+            ),
+            &["dealer"],
+        )?;
         registry.register(Box::new(in_flight.clone()))?;
+        registry.register(Box::new(follow_ups_open.clone()))?;
+        registry.register(Box::new(follow_ups_overdue.clone()))?;
         Ok(Metrics {
             registry,
             requests,
             latency,
             in_flight,
+            follow_ups_open,
+            follow_ups_overdue,
         })
     }
 

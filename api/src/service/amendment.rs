@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 
 use crate::db::customers::{self, CustomerChanges, CustomerRow};
-use crate::db::{self, blacklists, events, DbConnection};
+use crate::db::{self, blacklists, DbConnection};
 use crate::domain::events::{Actor, EventKind, FieldChange, NewEvent, Origin};
 use crate::domain::{DealerId, Email, Identifier, Mobile, PersonName};
 use crate::error::ApiError;
@@ -102,7 +102,7 @@ pub fn amend(
             changes,
             lead_ids: None,
         };
-        events::record(conn, dealer.as_str(), &event, now)?;
+        super::change_feed::record(conn, dealer.as_str(), &event, now)?;
         mail(conn, branding, dealer, &customer, &updated)?;
         Ok(updated)
     })

@@ -4,7 +4,7 @@
 use crate::db::customer_reads::{self, ReadRow};
 use crate::db::customers::{self as table, CustomerFilter, CustomerRow, NewCustomerRow};
 use crate::db::leads::{self, LeadRow};
-use crate::db::{self, blacklists, events, DbConnection, Page};
+use crate::db::{self, blacklists, DbConnection, Page};
 use crate::domain::events::{Actor, EventKind, FieldChange, NewEvent, Origin};
 use crate::domain::{DealerId, Email, Mobile, PersonName};
 use crate::error::ApiError;
@@ -62,7 +62,7 @@ pub fn create(
             changes: changes.into_iter().flatten().collect(),
             lead_ids: None,
         };
-        events::record(conn, dealer.as_str(), &event, now)?;
+        super::change_feed::record(conn, dealer.as_str(), &event, now)?;
         Ok(customer)
     })
 }

@@ -1,7 +1,7 @@
 //! Lead actions: create, read, and change status or salesperson, each recording its events.
 
 use crate::db::leads::{self as table, LeadChanges, LeadRow, NewLeadRow};
-use crate::db::{self, customers, events, DbConnection};
+use crate::db::{self, customers, DbConnection};
 use crate::domain::events::{Actor, EventKind, FieldChange, NewEvent, Origin};
 use crate::domain::{DealerId, Email, PersonName};
 use crate::error::ApiError;
@@ -102,7 +102,7 @@ pub fn create(
             changes: changes.into_iter().flatten().collect(),
             lead_ids: Some(vec![lead.id]),
         };
-        events::record(conn, dealer.as_str(), &event, now)?;
+        super::change_feed::record(conn, dealer.as_str(), &event, now)?;
         Ok(lead)
     })
 }
@@ -187,7 +187,7 @@ pub fn update(
                 changes,
                 lead_ids: Some(vec![lead.id]),
             };
-            events::record(conn, dealer.as_str(), &event, now)
+            super::change_feed::record(conn, dealer.as_str(), &event, now)
         };
         if let Some(change) = status {
             record(EventKind::LeadStatusChanged, vec![change])?;

@@ -2,7 +2,7 @@
 //! (they are kept that long only to count sends), NOT FOUND alert markers after their day,
 //! idempotency records after 24 hours, wrong codes after 48, and staff reads of records and
 //! mailbox files after the retention period. The same background task runs the storage hygiene
-//! pass on its own, shorter interval.
+//! pass on its own, shorter interval, and queues the follow-up reminders owed.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -12,11 +12,12 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::clock::Clock;
 use crate::db::{
     self, customer_reads, idempotency, lookup_alerts, verifications, DbConnection, Pool,
 };
-use crate::notify::transport;
-use crate::service::storage_hygiene;
+use crate::notify::{transport, Branding};
+use crate::service::{follow_ups, storage_hygiene};
 
 /// How long past expiry a verification is kept: the longest send-limit window.
 pub const VERIFICATION_GRACE: Duration = crate::service::pi::SENDS_PER_CLIENT.1;
@@ -43,21 +44,28 @@ pub struct Schedule {
     /// The mailbox folder, whose files are removed after `retention`.
     pub mailbox_dir: PathBuf,
     pub retention: Duration,
+    /// How often follow-up reminders owed are queued ([`follow_ups::send_reminders`]).
+    pub remind_every: Duration,
+    pub branding: Branding,
+    pub clock: Clock,
 }
 
-/// Runs both jobs at once, then each on its own interval, until `stop` is cancelled (a job
+/// Runs every job at once, then each on its own interval, until `stop` is cancelled (a job
 /// under way finishes first).
 pub fn spawn(tasks: &TaskTracker, stop: CancellationToken, pool: Pool, schedule: Schedule) {
     tasks.spawn(async move {
         let mut purges = tokio::time::interval(schedule.purge_every);
         let mut passes = tokio::time::interval(schedule.hygiene_every);
+        let mut reminders = tokio::time::interval(schedule.remind_every);
         purges.set_missed_tick_behavior(MissedTickBehavior::Delay);
         passes.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        reminders.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = purges.tick() => purge_all(&pool, &schedule).await,
                 _ = passes.tick() => hygiene(&pool).await,
+                _ = reminders.tick() => remind(&pool, &schedule).await,
             }
         }
     });
@@ -89,6 +97,25 @@ async fn purge_all(pool: &Pool, schedule: &Schedule) {
         }
         Ok(Err(error)) => tracing::warn!(%error, "retention purge failed"),
         Err(error) => tracing::warn!(%error, "retention purge panicked"),
+    }
+}
+
+async fn remind(pool: &Pool, schedule: &Schedule) {
+    let (pool, branding, now) = (
+        pool.clone(),
+        schedule.branding.clone(),
+        schedule.clock.now(),
+    );
+    let result = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+        let mut conn = pool.get()?;
+        follow_ups::send_reminders(&mut conn, &branding, now).map_err(|e| anyhow::anyhow!("{e}"))
+    })
+    .await;
+    match result {
+        Ok(Ok(0)) => {}
+        Ok(Ok(queued)) => tracing::info!(queued, "follow-ups: reminders queued"),
+        Ok(Err(error)) => tracing::warn!(%error, "follow-up reminders failed"),
+        Err(error) => tracing::warn!(%error, "follow-up reminders panicked"),
     }
 }
 

@@ -11,7 +11,7 @@ use crate::auth::{KeyedHasher, Keys};
 use crate::db::customers::CustomerRow;
 use crate::db::leads::LeadRow;
 use crate::db::verifications::{self, VerificationRow, IDENTIFIER_CHANGE, SUBJECT};
-use crate::db::{self, backend, blacklists, customers, events, leads, lookup_alerts, DbConnection};
+use crate::db::{self, backend, blacklists, customers, leads, lookup_alerts, DbConnection};
 use crate::domain::events::{Actor, EventKind, FieldChange, NewEvent, Origin};
 use crate::domain::{DealerId, Identifier};
 use crate::error::ApiError;
@@ -550,7 +550,7 @@ pub fn lookup(
                 .collect(),
             lead_ids: None,
         };
-        events::record(conn, dealer.as_str(), &event, now)?;
+        super::change_feed::record(conn, dealer.as_str(), &event, now)?;
         Ok(Lookup {
             records: Vec::new(),
             blacklisted: false,

@@ -17,8 +17,8 @@ use crate::db::dealers::DealerRow;
 use crate::db::idempotency::reference;
 use crate::db::leads::LeadRow;
 use crate::db::{
-    self, blacklists, customer_reads, events, idempotency, leads, lookup_alerts, outbox,
-    verifications, DbConnection,
+    self, blacklists, customer_reads, events, follow_ups, idempotency, leads, lookup_alerts,
+    outbox, verifications, DbConnection,
 };
 use crate::domain::events::{Actor, EventKind, FieldChange, NewEvent, Origin};
 use crate::domain::{DealerId, Email, Identifier, Mobile};
@@ -207,8 +207,8 @@ fn blacklist_identifiers(
 }
 
 /// Forgets what identifies them elsewhere, under every email and mobile the record has had:
-/// verifications and alerts, stored responses, messages, masked NOT FOUND values, and who read
-/// the record (only the count stays).
+/// verifications and alerts, stored responses, messages, masked NOT FOUND values, who read
+/// the record (only the count stays), and the notes staff wrote closing its follow-ups.
 fn forget_what_identifies_them(
     conn: &mut DbConnection,
     cx: &Context<'_>,
@@ -220,6 +220,7 @@ fn forget_what_identifies_them(
     let masked: Vec<String> = identifiers.iter().map(Identifier::masked).collect();
     events::redact_masked_lookups(conn, cx.dealer.id.as_str(), &masked)?;
     customer_reads::keep_count_only(conn, customer.id)?;
+    follow_ups::clear_notes_of(conn, customer.id)?;
     Ok(())
 }
 
@@ -281,7 +282,8 @@ fn deidentify_record(
 }
 
 /// What happened now: `consent.withdrawn`, `customer.deidentified`, and `lead.status_changed`
-/// for each lost lead.
+/// for each lost lead. A reconcile after a restore records no `consent.withdrawn`: the person
+/// withdrew once, and that event is in the feed the restore rolled back.
 fn record_events(
     conn: &mut DbConnection,
     cx: &Context<'_>,
@@ -298,7 +300,7 @@ fn record_events(
             changes,
             lead_ids,
         };
-        events::record(conn, dealer_id, &event, cx.now)
+        super::change_feed::record(conn, dealer_id, &event, cx.now)
     };
     let consents = [
         FieldChange::between(
@@ -312,12 +314,14 @@ fn record_events(
             Some("false".into()),
         ),
     ];
-    record(
-        conn,
-        EventKind::ConsentWithdrawn,
-        consents.into_iter().flatten().collect(),
-        None,
-    )?;
+    if cx.origin != Origin::Reconcile {
+        record(
+            conn,
+            EventKind::ConsentWithdrawn,
+            consents.into_iter().flatten().collect(),
+            None,
+        )?;
+    }
     let cleared = [
         "first_name",
         "last_name",
@@ -346,13 +350,17 @@ fn record_events(
 }
 
 /// The withdrawal email to the key contacts and one de-identify alert per salesperson of a lost
-/// lead, queued in this transaction.
+/// lead, queued in this transaction. A reconcile queues none: these name the person, so it
+/// sends one summary per dealer (ids and counts) instead.
 fn queue_emails(
     conn: &mut DbConnection,
     cx: &Context<'_>,
     customer: &CustomerRow,
     leads: &ClosedLeads,
 ) -> Result<(), ApiError> {
+    if cx.origin == Origin::Reconcile {
+        return Ok(());
+    }
     let name = |value: &Option<String>| value.clone().unwrap_or_default();
     let withdrawn = ConsentWithdrawn {
         first_name: name(&customer.first_name),
@@ -371,11 +379,7 @@ fn queue_emails(
             recipient_name,
             customer_first_name: name(&customer.first_name),
             customer_id: customer.id,
-            lead_ids: lead_ids
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
+            lead_ids,
         };
         emails::deidentify_alert(conn, cx.branding, cx.dealer, &email, &alert)?;
     }

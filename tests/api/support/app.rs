@@ -31,6 +31,10 @@ pub struct TestApp {
     /// [`TestApp::deliver_pending`]. The server's own worker is off unless a test turns it on
     /// (`config.notify.delivery.enabled = true`) to watch the worker itself.
     worker: Worker,
+    /// The server's clock for deadlines in days: a test moves it forward instead of waiting.
+    pub clock: popia_api::clock::Clock,
+    /// What the server's emails are signed with, for passes a test runs by hand.
+    branding: popia_api::notify::Branding,
     _database: TestDatabase,
     _data_dir: tempfile::TempDir,
 }
@@ -105,6 +109,8 @@ pub async fn try_spawn_app_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Res
         demo: false,
         brand: "POPIA Gateway".into(),
         support_contact: None,
+        follow_up_days: 30,
+        clock: popia_api::clock::Clock::default(),
         notify: NotifySettings {
             smtp_url: None,
             sms_url: None,
@@ -119,6 +125,8 @@ pub async fn try_spawn_app_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Res
                 base_backoff: Duration::from_millis(200),
                 ..DeliverySettings::default()
             },
+            // The webhook receivers of tests listen on loopback.
+            webhook_allow_private: true,
         },
         guards: Default::default(),
     };
@@ -126,6 +134,10 @@ pub async fn try_spawn_app_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Res
     let database_url = config.database_url.clone();
     let mailbox = config.notify.mailbox_dir.clone();
     let notify = config.notify.clone();
+    let clock = config.clock.clone();
+    let branding = popia_api::notify::Branding::new(&config.brand, &notify.mail_from)
+        .with_support(config.support_contact.as_deref())
+        .with_follow_up_days(config.follow_up_days);
     let app = Application::build(config).await?;
     let worker = Worker::new(
         popia_api::db::connect(&database_url, 2)?,
@@ -142,6 +154,8 @@ pub async fn try_spawn_app_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Res
         stopper,
         running,
         worker,
+        clock,
+        branding,
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             // Below the server's keep-alive (5 s): never send on a connection it is closing.
@@ -174,6 +188,15 @@ impl TestApp {
             .deliver_due()
             .await
             .expect("pending messages delivered")
+    }
+
+    /// Runs the follow-up reminder pass as the server's background task does, as of the app's
+    /// clock; returns how many reminders it queued.
+    pub fn send_follow_up_reminders(&self) -> usize {
+        let pool = self.pool();
+        let mut conn = pool.get().unwrap();
+        popia_api::service::follow_ups::send_reminders(&mut conn, &self.branding, self.clock.now())
+            .expect("reminders queued")
     }
 
     /// A pool of this app's database, for looking behind the API.

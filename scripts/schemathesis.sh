@@ -10,7 +10,7 @@ MAX_EXAMPLES="${MAX_EXAMPLES:-15}"
 if ! command -v schemathesis >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check 'schemathesis>=4,<5'
 fi
-cargo build --quiet -p popia-api
+cargo build --quiet --workspace --bins
 binary=target/debug/popia-api
 
 data=$(mktemp -d)

@@ -2102,8 +2102,8 @@ recipients and subject are null once the retention period has purged them.*/
         pub channel: ::std::string::String,
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         pub id: i64,
-        /**`one_time_code`, `lookup_not_found`, `consent_withdrawn`, `details_altered` or
-`deidentify_alert`.*/
+        /**`one_time_code`, `lookup_not_found`, `consent_withdrawn`, `details_altered`,
+`deidentify_alert`, `follow_up_reminder` or `reconcile_summary`.*/
         pub kind: ::std::string::String,
         ///The last delivery error, addresses masked.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]

@@ -42,3 +42,27 @@ async fn it_refuses_to_start_with_a_clear_reason() {
     let taken = start_error(|c| c.bind = address).await;
     assert!(taken.contains("cannot listen on"), "{taken}");
 }
+
+/// The libpq compiled into the binary speaks TLS: a managed database that requires
+/// `sslmode=require` still answers (PostgreSQL only; the server here has TLS on).
+#[test]
+fn postgres_connections_can_require_tls() {
+    use diesel::{Connection, RunQueryDsl};
+    let Ok(url) = std::env::var("POPIA_TEST_DATABASE_URL") else {
+        println!("skipped: TLS to PostgreSQL is checked when POPIA_TEST_DATABASE_URL is set");
+        return;
+    };
+    #[derive(diesel::QueryableByName)]
+    struct Ssl {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        ssl: bool,
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let mut conn = diesel::PgConnection::establish(&format!("{url}{separator}sslmode=require"))
+        .expect("a TLS connection to PostgreSQL");
+    let rows: Vec<Ssl> =
+        diesel::sql_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .load(&mut conn)
+            .unwrap();
+    assert!(rows[0].ssl, "the connection is encrypted");
+}

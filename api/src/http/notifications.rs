@@ -52,8 +52,8 @@ named_page!(NotificationPage, Notification);
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Notification {
     pub id: i64,
-    /// `one_time_code`, `lookup_not_found`, `consent_withdrawn`, `details_altered` or
-    /// `deidentify_alert`.
+    /// `one_time_code`, `lookup_not_found`, `consent_withdrawn`, `details_altered`,
+    /// `deidentify_alert`, `follow_up_reminder` or `reconcile_summary`.
     pub kind: String,
     /// `email` or `sms`.
     pub channel: String,

@@ -91,7 +91,18 @@ async fn main() -> anyhow::Result<()> {
             customer.first_name,
             customer.last_name,
             customer.consent_market,
-            customer.leads.as_ref().map_or(0, Vec::len)
+            customer.leads.len()
+        );
+    }
+    // Who has had the dealer's data (POPIA s23(1)(b)), latest first.
+    for party in &records.third_parties {
+        let accessed: Vec<String> = party.accessed.iter().map(ToString::to_string).collect();
+        println!(
+            "accessed by {} ({}): {}, last {}",
+            party.name,
+            party.category,
+            accessed.join(" and "),
+            party.last_access_at
         );
     }
     let first = &records.customers[0];

@@ -2329,14 +2329,72 @@ mobile is proven first, through `identifier-changes`.*/
                 })
         }
     }
+    /**A record as its data subject sees it: their own details, and their leads with the
+salesperson by first name only.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PiCustomer {
+        pub consent_market: bool,
+        pub consent_process: bool,
+        ///Where the consent came from.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub consent_source: ::std::option::Option<::std::string::String>,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub dealer_id: ::std::string::String,
+        ///Trimmed and lower-case.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub first_name: ::std::option::Option<::std::string::String>,
+        ///The core customer id.
+        pub id: i64,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_name: ::std::option::Option<::std::string::String>,
+        pub leads: ::std::vec::Vec<PiLead>,
+        ///E.164, e.g. `+27836567788`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub mobile: ::std::option::Option<::std::string::String>,
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl PiCustomer {
+        pub fn builder() -> builder::PiCustomer {
+            Default::default()
+        }
+    }
+    /**A lead as the customer sees it. The salesperson appears by first name only: their surname
+and email are the dealer's staff data, not the customer's.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct PiLead {
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub id: i64,
+        ///The customer's own message.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub message: ::std::option::Option<::std::string::String>,
+        ///The salesperson working the lead, by first name.
+        pub recipient_first_name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub source: ::std::option::Option<::std::string::String>,
+        pub status: LeadStatus,
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub vehicle: ::std::option::Option<::std::string::String>,
+    }
+    impl PiLead {
+        pub fn builder() -> builder::PiLead {
+            Default::default()
+        }
+    }
     ///What the dealer holds under the verified identifier.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct PiRecords {
         /**The identifier is on the dealer's do-not-contact list: the person withdrew consent
 earlier, and that entry is all that remains of them.*/
         pub blacklisted: bool,
-        pub customers: ::std::vec::Vec<Customer>,
+        pub customers: ::std::vec::Vec<PiCustomer>,
         pub found: bool,
+        /**Who has had access to the dealer's data (POPIA s23(1)(b)): every operator and system that
+pulled its blacklists or followed its change feed, latest access first. Never data
+subjects; empty when nothing is held under the identifier (no records, not blacklisted).*/
+        pub third_parties: ::std::vec::Vec<ThirdParty>,
     }
     impl PiRecords {
         pub fn builder() -> builder::PiRecords {
@@ -2459,6 +2517,79 @@ earlier, and that entry is all that remains of them.*/
     impl SubjectToken {
         pub fn builder() -> builder::SubjectToken {
             Default::default()
+        }
+    }
+    ///An operator or system that has had the dealer's data, by the token it used.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    pub struct ThirdParty {
+        ///What it accessed: `blacklists`, `change feed` or both, in that order.
+        pub accessed: ::std::vec::Vec<ThirdPartyAccess>,
+        /**The token's role: `operator` (a marketing operator given the blacklists), `dealer` (the
+dealer's own staff and systems) or `admin` (the gateway's administrators).*/
+        pub category: ::std::string::String,
+        ///Its latest access, of either kind.
+        pub last_access_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The token's subject (`sub`).
+        pub name: ::std::string::String,
+    }
+    impl ThirdParty {
+        pub fn builder() -> builder::ThirdParty {
+            Default::default()
+        }
+    }
+    ///What a third party had of the dealer's data.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ThirdPartyAccess {
+        #[serde(rename = "blacklists")]
+        Blacklists,
+        #[serde(rename = "change feed")]
+        ChangeFeed,
+    }
+    impl ::std::fmt::Display for ThirdPartyAccess {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Blacklists => f.write_str("blacklists"),
+                Self::ChangeFeed => f.write_str("change feed"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ThirdPartyAccess {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "blacklists" => Ok(Self::Blacklists),
+                "change feed" => Ok(Self::ChangeFeed),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ThirdPartyAccess {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ThirdPartyAccess {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///`UpdateDealer`
@@ -6149,13 +6280,444 @@ secret, the only times the secret is shown.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PiCustomer {
+            consent_market: ::std::result::Result<bool, ::std::string::String>,
+            consent_process: ::std::result::Result<bool, ::std::string::String>,
+            consent_source: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            dealer_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            first_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<i64, ::std::string::String>,
+            last_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            leads: ::std::result::Result<
+                ::std::vec::Vec<super::PiLead>,
+                ::std::string::String,
+            >,
+            mobile: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            updated_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PiCustomer {
+            fn default() -> Self {
+                Self {
+                    consent_market: Err(
+                        "no value supplied for consent_market".to_string(),
+                    ),
+                    consent_process: Err(
+                        "no value supplied for consent_process".to_string(),
+                    ),
+                    consent_source: Ok(Default::default()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    dealer_id: Err("no value supplied for dealer_id".to_string()),
+                    email: Ok(Default::default()),
+                    first_name: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    last_name: Ok(Default::default()),
+                    leads: Err("no value supplied for leads".to_string()),
+                    mobile: Ok(Default::default()),
+                    updated_at: Err("no value supplied for updated_at".to_string()),
+                }
+            }
+        }
+        impl PiCustomer {
+            pub fn consent_market<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.consent_market = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for consent_market: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn consent_process<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.consent_process = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for consent_process: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn consent_source<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.consent_source = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for consent_source: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn dealer_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.dealer_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for dealer_id: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn first_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.first_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for first_name: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn last_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_name: {e}")
+                    });
+                self
+            }
+            pub fn leads<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PiLead>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.leads = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for leads: {e}")
+                    });
+                self
+            }
+            pub fn mobile<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mobile = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mobile: {e}")
+                    });
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PiCustomer> for super::PiCustomer {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PiCustomer,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    consent_market: value.consent_market?,
+                    consent_process: value.consent_process?,
+                    consent_source: value.consent_source?,
+                    created_at: value.created_at?,
+                    dealer_id: value.dealer_id?,
+                    email: value.email?,
+                    first_name: value.first_name?,
+                    id: value.id?,
+                    last_name: value.last_name?,
+                    leads: value.leads?,
+                    mobile: value.mobile?,
+                    updated_at: value.updated_at?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PiCustomer> for PiCustomer {
+            fn from(value: super::PiCustomer) -> Self {
+                Self {
+                    consent_market: Ok(value.consent_market),
+                    consent_process: Ok(value.consent_process),
+                    consent_source: Ok(value.consent_source),
+                    created_at: Ok(value.created_at),
+                    dealer_id: Ok(value.dealer_id),
+                    email: Ok(value.email),
+                    first_name: Ok(value.first_name),
+                    id: Ok(value.id),
+                    last_name: Ok(value.last_name),
+                    leads: Ok(value.leads),
+                    mobile: Ok(value.mobile),
+                    updated_at: Ok(value.updated_at),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PiLead {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<i64, ::std::string::String>,
+            message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            recipient_first_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            source: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<super::LeadStatus, ::std::string::String>,
+            updated_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            vehicle: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PiLead {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    message: Ok(Default::default()),
+                    recipient_first_name: Err(
+                        "no value supplied for recipient_first_name".to_string(),
+                    ),
+                    source: Ok(Default::default()),
+                    status: Err("no value supplied for status".to_string()),
+                    updated_at: Err("no value supplied for updated_at".to_string()),
+                    vehicle: Ok(Default::default()),
+                }
+            }
+        }
+        impl PiLead {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message: {e}")
+                    });
+                self
+            }
+            pub fn recipient_first_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.recipient_first_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for recipient_first_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn source<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.source = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for source: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::LeadStatus>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+            pub fn vehicle<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.vehicle = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for vehicle: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PiLead> for super::PiLead {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PiLead,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    id: value.id?,
+                    message: value.message?,
+                    recipient_first_name: value.recipient_first_name?,
+                    source: value.source?,
+                    status: value.status?,
+                    updated_at: value.updated_at?,
+                    vehicle: value.vehicle?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PiLead> for PiLead {
+            fn from(value: super::PiLead) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    id: Ok(value.id),
+                    message: Ok(value.message),
+                    recipient_first_name: Ok(value.recipient_first_name),
+                    source: Ok(value.source),
+                    status: Ok(value.status),
+                    updated_at: Ok(value.updated_at),
+                    vehicle: Ok(value.vehicle),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct PiRecords {
             blacklisted: ::std::result::Result<bool, ::std::string::String>,
             customers: ::std::result::Result<
-                ::std::vec::Vec<super::Customer>,
+                ::std::vec::Vec<super::PiCustomer>,
                 ::std::string::String,
             >,
             found: ::std::result::Result<bool, ::std::string::String>,
+            third_parties: ::std::result::Result<
+                ::std::vec::Vec<super::ThirdParty>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for PiRecords {
             fn default() -> Self {
@@ -6163,6 +6725,7 @@ secret, the only times the secret is shown.*/
                     blacklisted: Err("no value supplied for blacklisted".to_string()),
                     customers: Err("no value supplied for customers".to_string()),
                     found: Err("no value supplied for found".to_string()),
+                    third_parties: Err("no value supplied for third_parties".to_string()),
                 }
             }
         }
@@ -6181,7 +6744,7 @@ secret, the only times the secret is shown.*/
             }
             pub fn customers<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Customer>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PiCustomer>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.customers = value
@@ -6203,6 +6766,18 @@ secret, the only times the secret is shown.*/
                     });
                 self
             }
+            pub fn third_parties<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ThirdParty>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.third_parties = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for third_parties: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<PiRecords> for super::PiRecords {
             type Error = super::error::ConversionError;
@@ -6213,6 +6788,7 @@ secret, the only times the secret is shown.*/
                     blacklisted: value.blacklisted?,
                     customers: value.customers?,
                     found: value.found?,
+                    third_parties: value.third_parties?,
                 })
             }
         }
@@ -6222,6 +6798,7 @@ secret, the only times the secret is shown.*/
                     blacklisted: Ok(value.blacklisted),
                     customers: Ok(value.customers),
                     found: Ok(value.found),
+                    third_parties: Ok(value.third_parties),
                 }
             }
         }
@@ -6535,6 +7112,109 @@ secret, the only times the secret is shown.*/
                 Self {
                     expires_at: Ok(value.expires_at),
                     token: Ok(value.token),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ThirdParty {
+            accessed: ::std::result::Result<
+                ::std::vec::Vec<super::ThirdPartyAccess>,
+                ::std::string::String,
+            >,
+            category: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            last_access_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ThirdParty {
+            fn default() -> Self {
+                Self {
+                    accessed: Err("no value supplied for accessed".to_string()),
+                    category: Err("no value supplied for category".to_string()),
+                    last_access_at: Err(
+                        "no value supplied for last_access_at".to_string(),
+                    ),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+        impl ThirdParty {
+            pub fn accessed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ThirdPartyAccess>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.accessed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for accessed: {e}")
+                    });
+                self
+            }
+            pub fn category<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.category = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for category: {e}")
+                    });
+                self
+            }
+            pub fn last_access_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_access_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for last_access_at: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ThirdParty> for super::ThirdParty {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ThirdParty,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    accessed: value.accessed?,
+                    category: value.category?,
+                    last_access_at: value.last_access_at?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ThirdParty> for ThirdParty {
+            fn from(value: super::ThirdParty) -> Self {
+                Self {
+                    accessed: Ok(value.accessed),
+                    category: Ok(value.category),
+                    last_access_at: Ok(value.last_access_at),
+                    name: Ok(value.name),
                 }
             }
         }
@@ -7903,7 +8583,8 @@ let response = client.amend_customer()
     pub fn amend_customer(&self) -> builder::AmendCustomer<'_> {
         builder::AmendCustomer::new(self)
     }
-    /**One customer's history, oldest first
+    /**One customer's history, oldest first. Logged as a read of the change feed, as the dealer's
+history is
 
 Sends a `GET` request to `/v1/dealers/{dealer}/customers/{id}/history`
 
@@ -8029,7 +8710,8 @@ let response = client.close_follow_up()
         builder::CloseFollowUp::new(self)
     }
     /**The dealer's change feed, oldest first: follow it with `after` to make the same changes
-everywhere
+everywhere. Each read is logged as the reader's (token `sub` and role, latest read): a data
+subject's /pi lookup names who followed the feed
 
 Sends a `GET` request to `/v1/dealers/{dealer}/history`
 
@@ -8125,7 +8807,9 @@ let response = client.list_notifications()
     /**What the dealer holds under the verified identifier. When nothing is held and the
 identifier is not blacklisted, the dealer's key contacts get the NOT FOUND email (once per
 identifier per day) and a `lookup.not_found` event is recorded; a blacklisted identifier
-(the person withdrew earlier) answers `blacklisted: true`, with no email and no event
+(the person withdrew earlier) answers `blacklisted: true`, with no email and no event.
+Whenever something is held, `third_parties` names who has had the dealer's data (POPIA
+s23(1)(b)); leads show the salesperson by first name only
 
 Sends a `GET` request to `/v1/dealers/{dealer}/pi/records`
 
@@ -12296,7 +12980,7 @@ pub mod builder {
         ///Sends a `PATCH` request to `/v1/dealers/{dealer}/pi/records/{customer_id}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Customer>, Error<types::Problem>> {
+        ) -> Result<ResponseValue<types::PiCustomer>, Error<types::Problem>> {
             let Self { client, dealer, customer_id, if_match, body } = self;
             let dealer = dealer.map_err(Error::InvalidRequest)?;
             let customer_id = customer_id.map_err(Error::InvalidRequest)?;
@@ -12677,7 +13361,7 @@ pub mod builder {
         ///Sends a `POST` request to `/v1/dealers/{dealer}/pi/records/{customer_id}/identifier-changes/{verification_id}/confirm`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Customer>, Error<types::Problem>> {
+        ) -> Result<ResponseValue<types::PiCustomer>, Error<types::Problem>> {
             let Self { client, dealer, customer_id, verification_id, body } = self;
             let dealer = dealer.map_err(Error::InvalidRequest)?;
             let customer_id = customer_id.map_err(Error::InvalidRequest)?;

@@ -28,6 +28,7 @@ mod sms_gateway;
 mod smtp_sink;
 mod startup;
 mod storage_hygiene;
+mod third_parties;
 mod webhook_receiver;
 mod webhooks;
 mod withdrawal;

@@ -461,3 +461,117 @@ async fn an_expired_code_is_gone_and_expired_verifications_are_purged() {
     .await
     .assert_problem(StatusCode::NOT_FOUND);
 }
+
+/// The salesperson appears to the customer by first name only, in every /pi answer that
+/// carries leads: the lookup, an amendment and a confirmed identifier change. Staff still see
+/// the full recipient.
+#[tokio::test]
+async fn the_customer_sees_the_salesperson_by_first_name_only() {
+    let app = spawn_app().await;
+    app.create_dealer("abc-motors").await;
+    let (id, leads) = fred_with_leads(&app).await;
+    let staff = dealer("abc-motors");
+    let moved = app
+        .patch(
+            &format!("/v1/dealers/abc-motors/leads/{}", leads[0]),
+            &staff,
+            json!({"recipient": {"name": "Ashveer Singh", "email": "ashveer@abc-motors.co.za"}}),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    let token = subject("abc-motors", "fred@sea.com");
+    let records = "/v1/dealers/abc-motors/pi/records";
+
+    let assert_first_names_only = |what: &str, body: &Value, leads: &Value| {
+        let text = body.to_string();
+        assert!(!text.contains("@abc-motors.co.za"), "{what}: {text}");
+        assert!(!text.contains("Singh"), "{what}: {text}");
+        let mut names: Vec<&str> = Vec::new();
+        for lead in leads.as_array().unwrap() {
+            let mut keys: Vec<&str> = lead
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(|k| k.as_str())
+                .collect();
+            keys.sort();
+            assert_eq!(
+                keys,
+                [
+                    "created_at",
+                    "id",
+                    "message",
+                    "recipient_first_name",
+                    "source",
+                    "status",
+                    "updated_at",
+                    "vehicle"
+                ],
+                "{what}"
+            );
+            names.push(lead["recipient_first_name"].as_str().unwrap());
+        }
+        names.sort();
+        assert_eq!(names, ["Ashveer", "Lerato"], "{what}");
+    };
+
+    let found = app.get(records, &token).await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    assert_first_names_only("lookup", &found.body, &found.body["customers"][0]["leads"]);
+    assert_eq!(
+        found.body["customers"][0]["leads"][0]["vehicle"],
+        "VW Polo CA 123-456"
+    );
+
+    let amended = app
+        .patch(
+            &format!("{records}/{id}"),
+            &token,
+            json!({"consent_market": false}),
+        )
+        .await;
+    assert_eq!(amended.status, StatusCode::OK, "{}", amended.body);
+    assert!(amended.headers.contains_key("etag"));
+    assert_first_names_only("amendment", &amended.body, &amended.body["leads"]);
+
+    let change = app
+        .post(
+            &format!("{records}/{id}/identifier-changes"),
+            &token,
+            json!({"mobile": "072 111 2222"}),
+        )
+        .await;
+    assert_eq!(change.status, StatusCode::ACCEPTED, "{}", change.body);
+    let change_id = change.body["verification_id"].as_str().unwrap();
+    let code = latest_code(&app, "+27721112222").await;
+    let confirmed = app
+        .post(
+            &format!("{records}/{id}/identifier-changes/{change_id}/confirm"),
+            &token,
+            json!({ "code": code }),
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    assert_eq!(confirmed.body["mobile"], "+27721112222");
+    assert_first_names_only(
+        "identifier change",
+        &confirmed.body,
+        &confirmed.body["leads"],
+    );
+
+    // Staff keep the whole recipient.
+    let record = app
+        .get(&format!("/v1/dealers/abc-motors/customers/{id}"), &staff)
+        .await
+        .body;
+    let ashveer = record["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == leads[0])
+        .unwrap();
+    assert_eq!(
+        ashveer["recipient"],
+        json!({"name": "Ashveer Singh", "email": "ashveer@abc-motors.co.za"})
+    );
+}

@@ -150,7 +150,7 @@ async fn customers_and_leads(ctx: &Ctx) -> i64 {
     let lead = staff
         .create_lead()
         .dealer(DEALER)
-        .body(body::<types::CreateLead>(json!({"customer_id": fred.id, "recipient": {"name": "Ashveer", "email": "ashveer@abcmotors.co.za"}})))
+        .body(body::<types::CreateLead>(json!({"customer_id": fred.id, "recipient": {"name": "Ashveer Singh", "email": "ashveer@abcmotors.co.za"}})))
         .send()
         .await
         .unwrap()
@@ -217,7 +217,21 @@ async fn customers_and_leads(ctx: &Ctx) -> i64 {
 
 /// A data subject proves their email by code, then sees, corrects, moves and withdraws their record.
 async fn the_pi_flow(ctx: &Ctx, fred: i64) {
-    let Ctx { app, staff, .. } = ctx;
+    let Ctx {
+        app,
+        staff,
+        operator,
+        ..
+    } = ctx;
+    // A dealer system follows the change feed, then an operator pulls the email blacklist: the
+    // lookup names both as third parties, latest first.
+    staff.dealer_history().dealer(DEALER).send().await.unwrap();
+    operator
+        .list_blacklist_emails()
+        .dealer(DEALER)
+        .send()
+        .await
+        .unwrap();
     let started = staff
         .start_verification()
         .dealer(DEALER)
@@ -248,6 +262,32 @@ async fn the_pi_flow(ctx: &Ctx, fred: i64) {
         .unwrap()
         .into_inner();
     assert!(records.found);
+    let who: Vec<(&str, &str, &[types::ThirdPartyAccess])> = records
+        .third_parties
+        .iter()
+        .map(|p| (p.name.as_str(), p.category.as_str(), p.accessed.as_slice()))
+        .collect();
+    assert_eq!(
+        who,
+        [
+            (
+                "operator-user",
+                "operator",
+                &[types::ThirdPartyAccess::Blacklists][..]
+            ),
+            (
+                "dealer-user",
+                "dealer",
+                &[types::ThirdPartyAccess::ChangeFeed][..]
+            ),
+        ]
+    );
+    assert!(records.third_parties[0].last_access_at > records.third_parties[1].last_access_at);
+    // The salesperson ("Ashveer Singh") by first name; the lead is the one staff marked won.
+    let leads = &records.customers[0].leads;
+    assert_eq!(leads.len(), 1);
+    assert_eq!(leads[0].recipient_first_name, "Ashveer");
+    assert_eq!(leads[0].status, LeadStatus::Won);
     let corrected = fred_client
         .pi_amend()
         .dealer(DEALER)
@@ -260,6 +300,7 @@ async fn the_pi_flow(ctx: &Ctx, fred: i64) {
         .unwrap()
         .into_inner();
     assert_eq!(corrected.last_name.as_deref(), Some("Basset-Hound"));
+    assert_eq!(corrected.leads[0].recipient_first_name, "Ashveer");
     // A new mobile, proven by the code sent to it.
     let change = fred_client
         .pi_start_identifier_change()
@@ -285,6 +326,7 @@ async fn the_pi_flow(ctx: &Ctx, fred: i64) {
         .unwrap()
         .into_inner();
     assert_eq!(moved.mobile.as_deref(), Some("+27721112222"));
+    assert_eq!(moved.leads.len(), 1);
     let withdrawn = fred_client
         .pi_withdraw_consent()
         .dealer(DEALER)

@@ -1,4 +1,5 @@
-//! Queries on the blacklist pull log: record an export or check, and page through them.
+//! Queries on the blacklist pull log: record an export or check, page through them, and who
+//! pulled.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -54,4 +55,24 @@ pub fn list(
         .limit(limit + 1)
         .load(conn)?;
     Ok(Page::from_overfetch(rows, limit))
+}
+
+/// Everyone who pulled the dealer's lists, as (sub, role, latest pull), leaving out
+/// `except_role`.
+pub fn pullers(
+    conn: &mut DbConnection,
+    dealer: &str,
+    except_role: &str,
+) -> QueryResult<Vec<(String, String, NaiveDateTime)>> {
+    let rows: Vec<(String, String, Option<NaiveDateTime>)> = pulls::table
+        .filter(pulls::dealer_id.eq(dealer))
+        .filter(pulls::role.ne(except_role))
+        .group_by((pulls::sub, pulls::role))
+        .select((pulls::sub, pulls::role, diesel::dsl::max(pulls::at)))
+        .load(conn)?;
+    // MAX over a group is never null: every group has a row.
+    Ok(rows
+        .into_iter()
+        .filter_map(|(sub, role, at)| Some((sub, role, at?)))
+        .collect())
 }

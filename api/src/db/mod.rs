@@ -7,6 +7,7 @@ pub mod customer_reads;
 pub mod customers;
 pub mod dealers;
 pub mod events;
+pub mod feed_reads;
 pub mod follow_ups;
 pub mod idempotency;
 pub mod leads;

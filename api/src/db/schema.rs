@@ -189,6 +189,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    feed_reads (dealer_id, sub, role) {
+        dealer_id -> Text,
+        sub -> Text,
+        role -> Text,
+        first_read_at -> Timestamp,
+        last_read_at -> Timestamp,
+        reads -> BigInt,
+    }
+}
+
+diesel::table! {
     idempotency_keys (scope, key) {
         scope -> Text,
         key -> Text,
@@ -268,6 +279,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     blacklist_emails,
     blacklist_mobiles,
     blacklist_pulls,
+    feed_reads,
     idempotency_keys,
     spent_subjects,
     failed_codes,

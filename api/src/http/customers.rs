@@ -390,21 +390,20 @@ pub(super) fn amendment_request(
     })
 }
 
-/// Runs an amendment and answers with the customer, its leads and its new ETag.
-pub(super) async fn respond_with_customer(
+/// Runs an amendment: the customer as amended, and its leads.
+pub(super) async fn amended(
     pool: &web::Data<Pool>,
     branding: &web::Data<Branding>,
     dealer: DealerId,
     request: AmendRequest,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<(CustomerRow, Vec<db::leads::LeadRow>), ApiError> {
     let branding = branding.clone();
-    let (customer, leads) = blocking::run(pool, move |conn| {
+    blocking::run(pool, move |conn| {
         let customer = amendment::amend(conn, &branding, &dealer, request)?;
         let leads = leads::of_customer(conn, customer.id)?;
         Ok((customer, leads))
     })
-    .await?;
-    Ok(with_etag(customer, leads))
+    .await
 }
 
 pub(super) fn with_etag(customer: CustomerRow, leads: Vec<db::leads::LeadRow>) -> HttpResponse {
@@ -442,7 +441,8 @@ pub async fn amend_customer(
     let (dealer, id) = path.into_inner();
     let dealer = principal.authorize(Capability::DealerData, &dealer)?;
     let request = amendment_request(&req, &principal, id, body.0, None, Origin::Api)?;
-    respond_with_customer(&pool, &branding, dealer, request).await
+    let (customer, leads) = amended(&pool, &branding, dealer, request).await?;
+    Ok(with_etag(customer, leads))
 }
 
 /// Withdraw a customer's consent to process (a customer who phoned in): this record is

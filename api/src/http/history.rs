@@ -73,7 +73,8 @@ pub struct HistoryQuery {
 }
 
 /// The dealer's change feed, oldest first: follow it with `after` to make the same changes
-/// everywhere.
+/// everywhere. Each read is logged as the reader's (token `sub` and role, latest read): a data
+/// subject's /pi lookup names who followed the feed.
 #[utoipa::path(
     operation_id = "dealer_history",
     tag = "history",
@@ -89,8 +90,9 @@ pub async fn dealer_history(
 ) -> Result<web::Json<ChangeEventPage>, ApiError> {
     let dealer = principal.authorize(Capability::DealerData, &path)?;
     let (after, limit) = pagination::bounds(query.0.after.as_deref(), query.0.limit)?;
+    let reader = principal.actor();
     let page = blocking::run(&pool, move |conn| {
-        service::dealer_feed(conn, &dealer, after, limit)
+        service::dealer_feed(conn, &dealer, &reader, after, limit)
     })
     .await?;
     Ok(web::Json(
@@ -98,7 +100,8 @@ pub async fn dealer_history(
     ))
 }
 
-/// One customer's history, oldest first.
+/// One customer's history, oldest first. Logged as a read of the change feed, as the dealer's
+/// history is.
 #[utoipa::path(
     operation_id = "customer_history",
     tag = "history",
@@ -116,8 +119,9 @@ pub async fn customer_history(
     let (dealer, id) = path.into_inner();
     let dealer = principal.authorize(Capability::DealerData, &dealer)?;
     let (after, limit) = pagination::bounds(query.0.after.as_deref(), query.0.limit)?;
+    let reader = principal.actor();
     let page = blocking::run(&pool, move |conn| {
-        service::customer_feed(conn, &dealer, id, after, limit)
+        service::customer_feed(conn, &dealer, &reader, id, after, limit)
     })
     .await?;
     Ok(web::Json(

@@ -1,6 +1,7 @@
 //! The /pi page's API: a data subject proves control of an email or mobile, then looks up,
 //! corrects or withdraws what the dealer holds under it.
 
+use actix_web::http::header;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,22 +10,22 @@ use validator::Validate;
 
 use super::blocking;
 use super::client_address::client_address;
-use super::customers::{
-    amendment_request, respond_with_customer, with_etag, AmendCustomer, Customer, WithdrawConsent,
-    Withdrawal,
-};
+use super::customers::{amended, amendment_request, AmendCustomer, WithdrawConsent, Withdrawal};
 use super::extract::{valid_email, valid_mobile, valid_person_name, ValidJson};
 use super::idempotency::refer;
-use super::leads::Lead;
 use super::problem::{ApiError, Problem};
 use crate::auth::{KeyedHasher, Keys, Principal};
+use crate::db::customers::CustomerRow;
 use crate::db::idempotency::reference;
+use crate::db::leads::LeadRow;
 use crate::db::Pool;
 use crate::domain::events::Origin;
 use crate::domain::{DealerId, Identifier};
 use crate::notify::Branding;
+use crate::service::leads::LeadStatus;
 use crate::service::pi::{Purpose, Sender, Subject};
-use crate::service::{leads, pi, withdrawal};
+use crate::service::third_parties::{self, Access};
+use crate::service::{amendment, leads, pi, withdrawal};
 
 /// Exactly one of `email` and `mobile`: the identifier to prove control of.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -99,10 +100,131 @@ pub struct SubjectToken {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PiRecords {
     pub found: bool,
-    pub customers: Vec<Customer>,
+    pub customers: Vec<PiCustomer>,
     /// The identifier is on the dealer's do-not-contact list: the person withdrew consent
     /// earlier, and that entry is all that remains of them.
     pub blacklisted: bool,
+    /// Who has had access to the dealer's data (POPIA s23(1)(b)): every operator and system that
+    /// pulled its blacklists or followed its change feed, latest access first. Never data
+    /// subjects; empty when nothing is held under the identifier (no records, not blacklisted).
+    pub third_parties: Vec<ThirdParty>,
+}
+
+/// A record as its data subject sees it: their own details, and their leads with the
+/// salesperson by first name only.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PiCustomer {
+    /// The core customer id.
+    pub id: i64,
+    pub dealer_id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Trimmed and lower-case.
+    pub email: Option<String>,
+    /// E.164, e.g. `+27836567788`.
+    pub mobile: Option<String>,
+    pub consent_process: bool,
+    pub consent_market: bool,
+    /// Where the consent came from.
+    pub consent_source: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub leads: Vec<PiLead>,
+}
+
+impl PiCustomer {
+    fn from_rows(row: CustomerRow, leads: Vec<LeadRow>) -> Self {
+        PiCustomer {
+            id: row.id,
+            dealer_id: row.dealer_id,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            email: row.email,
+            mobile: row.mobile,
+            consent_process: row.consent_process,
+            consent_market: row.consent_market,
+            consent_source: row.consent_source,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+            leads: leads.into_iter().map(PiLead::from).collect(),
+        }
+    }
+}
+
+/// A lead as the customer sees it. The salesperson appears by first name only: their surname
+/// and email are the dealer's staff data, not the customer's.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PiLead {
+    pub id: i64,
+    pub status: LeadStatus,
+    #[schema(example = "VW Polo 1.0 TSI")]
+    pub vehicle: Option<String>,
+    #[schema(example = "website")]
+    pub source: Option<String>,
+    /// The customer's own message.
+    pub message: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The salesperson working the lead, by first name.
+    #[schema(example = "Ashveer")]
+    pub recipient_first_name: String,
+}
+
+impl From<LeadRow> for PiLead {
+    fn from(row: LeadRow) -> Self {
+        PiLead {
+            id: row.id,
+            status: LeadStatus::from_stored(&row.status),
+            vehicle: row.vehicle,
+            source: row.source,
+            message: row.message,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+            recipient_first_name: first_name(&row.recipient_name).to_owned(),
+        }
+    }
+}
+
+/// The first word of a full name ("Ashveer Singh" → "Ashveer").
+fn first_name(full: &str) -> &str {
+    full.split_whitespace().next().unwrap_or_default()
+}
+
+/// The record and its leads as the subject sees them, with the ETag that amendments match.
+fn subject_record(customer: CustomerRow, leads: Vec<LeadRow>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, amendment::etag(&customer)))
+        .json(PiCustomer::from_rows(customer, leads))
+}
+
+/// An operator or system that has had the dealer's data, by the token it used.
+// No example of the whole object: a YAML 1.1 reader of openapi.yaml would take an unquoted
+// date-time example for a timestamp, not the string the served JSON has.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ThirdParty {
+    /// The token's subject (`sub`).
+    #[schema(example = "dms")]
+    pub name: String,
+    /// The token's role: `operator` (a marketing operator given the blacklists), `dealer` (the
+    /// dealer's own staff and systems) or `admin` (the gateway's administrators).
+    #[schema(example = "dealer")]
+    pub category: String,
+    /// Its latest access, of either kind.
+    pub last_access_at: DateTime<Utc>,
+    /// What it accessed: `blacklists`, `change feed` or both, in that order.
+    #[schema(example = json!(["blacklists", "change feed"]))]
+    pub accessed: Vec<Access>,
+}
+
+impl From<third_parties::ThirdParty> for ThirdParty {
+    fn from(party: third_parties::ThirdParty) -> Self {
+        ThirdParty {
+            name: party.name,
+            category: party.category,
+            last_access_at: party.last_access_at.and_utc(),
+            accessed: party.accessed,
+        }
+    }
 }
 
 /// What a data subject may correct directly: names and marketing consent. A new email or
@@ -231,6 +353,8 @@ pub async fn confirm_verification(
 /// identifier is not blacklisted, the dealer's key contacts get the NOT FOUND email (once per
 /// identifier per day) and a `lookup.not_found` event is recorded; a blacklisted identifier
 /// (the person withdrew earlier) answers `blacklisted: true`, with no email and no event.
+/// Whenever something is held, `third_parties` names who has had the dealer's data (POPIA
+/// s23(1)(b)); leads show the salesperson by first name only.
 #[utoipa::path(
     operation_id = "pi_lookup",
     tag = "pi",
@@ -253,17 +377,16 @@ pub async fn pi_lookup(
         pi::lookup(conn, &hasher, &branding, &dealer, &subject)
     })
     .await?;
-    let customers: Vec<Customer> = found
+    let customers: Vec<PiCustomer> = found
         .records
         .into_iter()
-        .map(|(customer, leads)| {
-            Customer::from_row(customer, Some(leads.into_iter().map(Lead::from).collect()))
-        })
+        .map(|(customer, leads)| PiCustomer::from_rows(customer, leads))
         .collect();
     Ok(web::Json(PiRecords {
         found: !customers.is_empty(),
         customers,
         blacklisted: found.blacklisted,
+        third_parties: found.third_parties.into_iter().map(Into::into).collect(),
     }))
 }
 
@@ -277,7 +400,7 @@ pub async fn pi_lookup(
            ("If-Match" = Option<String>, Header, description = "The ETag last read; 412 if the record changed since")),
     request_body = PiAmendCustomer,
     responses(
-        (status = 200, description = "The record as amended", body = Customer),
+        (status = 200, description = "The record as amended, its leads as the subject sees them", body = PiCustomer),
         (status = 412, description = "The record changed since the ETag was read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A refused field; `email` and `mobile` are changed through identifier-changes", body = Problem, content_type = "application/problem+json"),
     ),
@@ -326,7 +449,8 @@ pub async fn pi_amend(
         pi::ensure_unspent(conn, &hasher, &subject)
     })
     .await?;
-    respond_with_customer(&pool, &branding, dealer, request).await
+    let (customer, leads) = amended(&pool, &branding, dealer, request).await?;
+    Ok(subject_record(customer, leads))
 }
 
 /// Start changing a record's email or mobile: a code goes to the NEW value. The answer is the
@@ -389,7 +513,7 @@ pub async fn pi_start_identifier_change(
            ("verification_id" = String, Path, description = "From the start of the identifier change")),
     request_body = ConfirmCode,
     responses(
-        (status = 200, description = "The record with its new email or mobile", body = Customer),
+        (status = 200, description = "The record with its new email or mobile", body = PiCustomer),
         (status = 409, description = "The new email or mobile is on the dealer's blacklist", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The code expired, was used, or too many wrong codes were tried", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong codes for this identifier (10 in 24 hours lock it for 24 hours); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
@@ -422,7 +546,7 @@ pub async fn pi_confirm_identifier_change(
         Ok((customer, leads))
     })
     .await?;
-    Ok(with_etag(customer, leads))
+    Ok(subject_record(customer, leads))
 }
 
 /// Withdraw consent to process: every record whose email or mobile is the verified identifier
@@ -468,4 +592,16 @@ pub async fn pi_withdraw_consent(
         done.customer_ids.iter().map(|id| reference("customer", id)),
     );
     Ok(web::Json(done.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_name;
+
+    #[test]
+    fn a_salesperson_shows_by_the_first_word_of_their_name() {
+        assert_eq!(first_name("Ashveer Singh"), "Ashveer");
+        assert_eq!(first_name("  Mary-Jane van der Merwe "), "Mary-Jane");
+        assert_eq!(first_name("Lerato"), "Lerato");
+    }
 }

@@ -1,7 +1,9 @@
-//! The change feed read back: the dealer's events, or one customer's, oldest first.
+//! The change feed read back: the dealer's events, or one customer's, oldest first. Each read is
+//! logged as the reader's (feed_reads), so a data subject can be told who followed the feed.
 
 use crate::db::events::{self, EventRow};
-use crate::db::{customers, DbConnection, Page};
+use crate::db::{self, customers, feed_reads, DbConnection, Page};
+use crate::domain::events::Actor;
 use crate::domain::DealerId;
 use crate::error::ApiError;
 use crate::service::dealers;
@@ -10,11 +12,14 @@ use crate::service::dealers;
 pub fn dealer_feed(
     conn: &mut DbConnection,
     dealer: &DealerId,
+    reader: &Actor,
     after: i64,
     limit: i64,
 ) -> Result<Page<EventRow>, ApiError> {
     dealers::require(conn, dealer)?;
-    Ok(events::list(conn, dealer.as_str(), None, after, limit)?)
+    let page = events::list(conn, dealer.as_str(), None, after, limit)?;
+    feed_reads::record(conn, dealer.as_str(), reader, db::now())?;
+    Ok(page)
 }
 
 /// A page of one customer's history after the event `after`; 404 when the dealer holds no such
@@ -22,6 +27,7 @@ pub fn dealer_feed(
 pub fn customer_feed(
     conn: &mut DbConnection,
     dealer: &DealerId,
+    reader: &Actor,
     customer_id: i64,
     after: i64,
     limit: i64,
@@ -29,11 +35,7 @@ pub fn customer_feed(
     if customers::find(conn, dealer.as_str(), customer_id)?.is_none() {
         return Err(ApiError::not_found("customer"));
     }
-    Ok(events::list(
-        conn,
-        dealer.as_str(),
-        Some(customer_id),
-        after,
-        limit,
-    )?)
+    let page = events::list(conn, dealer.as_str(), Some(customer_id), after, limit)?;
+    feed_reads::record(conn, dealer.as_str(), reader, db::now())?;
+    Ok(page)
 }

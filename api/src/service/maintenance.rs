@@ -1,7 +1,7 @@
 //! Retention (POPIA s14) beyond the outbox: verifications are deleted an hour after they expire
 //! (they are kept that long only to count sends), NOT FOUND alert markers after their day,
-//! idempotency records after 24 hours, wrong codes after 48, and staff reads of records and
-//! mailbox files after the retention period. The same background task runs the storage hygiene
+//! idempotency records after 24 hours, wrong codes after 48, and staff reads of records, change
+//! feed readers and mailbox files after the retention period. The same background task runs the storage hygiene
 //! pass on its own, shorter interval, and queues the follow-up reminders owed.
 
 use std::path::PathBuf;
@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::clock::Clock;
 use crate::db::{
-    self, customer_reads, idempotency, lookup_alerts, verifications, DbConnection, Pool,
+    self, customer_reads, feed_reads, idempotency, lookup_alerts, verifications, DbConnection, Pool,
 };
 use crate::notify::{transport, Branding};
 use crate::service::{follow_ups, storage_hygiene};
@@ -31,6 +31,17 @@ pub fn purge(conn: &mut DbConnection, now: NaiveDateTime) -> diesel::QueryResult
     // Wrong codes count for a day and lock for a day after the last of them.
     let failures = verifications::purge_failures(conn, now - chrono::Duration::hours(48))?;
     Ok(verifications + alerts + keys + failures)
+}
+
+/// Forgets the access logs kept for the retention period, as of `now`: staff reads of records,
+/// and change-feed readers whose last read is that old.
+pub fn purge_access_logs(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    retention: Duration,
+) -> diesel::QueryResult<usize> {
+    let before = now - chrono::Duration::from_std(retention).unwrap_or_default();
+    Ok(customer_reads::purge_before(conn, before)? + feed_reads::purge_before(conn, before)?)
 }
 
 /// What the background task does, and how often.
@@ -77,8 +88,7 @@ async fn purge_all(pool: &Pool, schedule: &Schedule) {
     let result = tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, usize)> {
         let mut conn = pool.get()?;
         let now = db::now();
-        let reads_before = now - chrono::Duration::from_std(retention).unwrap_or_default();
-        let rows = purge(&mut conn, now)? + customer_reads::purge_before(&mut conn, reads_before)?;
+        let rows = purge(&mut conn, now)? + purge_access_logs(&mut conn, now, retention)?;
         let older_than = SystemTime::now()
             .checked_sub(retention)
             .unwrap_or(SystemTime::UNIX_EPOCH);

@@ -17,5 +17,6 @@ pub mod notifications;
 pub mod pi;
 pub mod reconcile;
 pub mod storage_hygiene;
+pub mod third_parties;
 pub mod webhooks;
 pub mod withdrawal;

@@ -17,6 +17,7 @@ use crate::domain::{DealerId, Identifier};
 use crate::error::ApiError;
 use crate::notify::{emails, Branding};
 use crate::service::amendment::{self, AmendRequest, Amendment};
+use crate::service::third_parties::{self, ThirdParty};
 
 /// A code is valid this long.
 pub const CODE_TTL: Duration = Duration::from_secs(10 * 60);
@@ -503,12 +504,16 @@ pub struct Lookup {
     pub records: Vec<(CustomerRow, Vec<LeadRow>)>,
     /// The identifier is on the dealer's blacklist (the person withdrew earlier).
     pub blacklisted: bool,
+    /// Who had the dealer's data (s23(1)(b)); empty when the dealer holds nothing under the
+    /// identifier, as then nobody had anything of theirs.
+    pub third_parties: Vec<ThirdParty>,
 }
 
 /// The subject's lookup. When nothing is held and the identifier is not blacklisted, the key
 /// contacts are told (at most once per identifier per day) and a `lookup.not_found` event with
 /// the identifier masked is recorded. A person who withdrew earlier learns that only the
-/// do-not-contact entry remains, and nobody is asked to contact them.
+/// do-not-contact entry remains, and nobody is asked to contact them. Whenever something is held
+/// (records or the blacklist entry), the answer also names who had the dealer's data.
 pub fn lookup(
     conn: &mut DbConnection,
     hasher: &KeyedHasher,
@@ -531,6 +536,7 @@ pub fn lookup(
         return Ok(Lookup {
             records,
             blacklisted,
+            third_parties: third_parties::of_dealer(conn, dealer)?,
         });
     }
     db::dealer_transaction(conn, dealer.as_str(), |conn| {
@@ -554,6 +560,7 @@ pub fn lookup(
         Ok(Lookup {
             records: Vec::new(),
             blacklisted: false,
+            third_parties: Vec::new(),
         })
     })
 }

@@ -73,6 +73,11 @@ impl From<diesel::result::Error> for ApiError {
     fn from(error: diesel::result::Error) -> Self {
         match error {
             diesel::result::Error::NotFound => ApiError::NotFound("not found".into()),
+            // The database went away under the request (a restart): try again, not a bug.
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ClosedConnection,
+                _,
+            ) => ApiError::Unavailable,
             other => ApiError::internal(other),
         }
     }

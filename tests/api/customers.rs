@@ -90,6 +90,22 @@ async fn every_mobile_format_finds_the_same_customer() {
     )
     .await
     .assert_field_refused("mobile");
+    // The identifiers are parsed once, in the handler: both refusals still come in one answer,
+    // and before the dealer check, as when a rule checked them while reading the query.
+    let both_refused = app
+        .get(
+            "/v1/dealers/abc-motors/customers?email=nope&mobile=12",
+            &dealer("abc-motors"),
+        )
+        .await;
+    both_refused.assert_field_refused("email");
+    both_refused.assert_field_refused("mobile");
+    app.get(
+        "/v1/dealers/other-motors/customers?mobile=12",
+        &dealer("abc-motors"),
+    )
+    .await
+    .assert_field_refused("mobile");
 }
 
 fn url_encode(value: &str) -> String {

@@ -104,3 +104,69 @@ async fn a_connection_whose_rollback_failed_is_discarded() {
     .await
     .unwrap();
 }
+
+#[derive(diesel::QueryableByName)]
+struct Pid {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+fn backend_pid(conn: &mut DbConnection) -> diesel::QueryResult<i32> {
+    diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .load::<Pid>(conn)
+        .map(|rows| rows[0].pid)
+}
+
+/// Connections are not tested on checkout: one whose server process went away (PostgreSQL
+/// restarted) fails its query once, is then discarded rather than returned, and the readiness
+/// check looks past such a connection instead of answering "not ready".
+#[tokio::test]
+async fn a_lost_postgres_connection_is_discarded_after_its_failed_query() {
+    let app = spawn_app().await;
+    let url = app.database_url.clone();
+    if !url.starts_with("postgres") {
+        println!("skipped: PostgreSQL only");
+        return;
+    }
+    tokio::task::spawn_blocking(move || {
+        // One connection, so the next caller would get the very one that was lost.
+        let pool = db::connect(&url, 1).unwrap();
+        let terminate = |pid: i32| {
+            let mut other = db::connect(&url, 1).unwrap().get().unwrap();
+            diesel::sql_query(format!("SELECT pg_terminate_backend({pid}, 5000)"))
+                .execute(&mut *other)
+                .unwrap();
+        };
+
+        // A statement already prepared on the connection (the cached path).
+        let mut conn = pool.get().unwrap();
+        let first = backend_pid(&mut conn).unwrap();
+        terminate(first);
+        assert!(backend_pid(&mut conn).is_err(), "the lost connection fails");
+        assert!(db::backend::is_broken(&mut conn), "and is known to be lost");
+        drop(conn);
+        let mut conn = pool.get().unwrap();
+        let second = backend_pid(&mut conn).expect("a fresh connection answers");
+        assert_ne!(first, second);
+
+        // A statement prepared for the first time on a lost connection (the prepare path).
+        terminate(second);
+        {
+            use diesel::dsl::sql;
+            use diesel::sql_types::Integer;
+            assert!(diesel::select(sql::<Integer>("2"))
+                .load::<i32>(&mut conn)
+                .is_err());
+        }
+        assert!(db::backend::is_broken(&mut conn), "lost while preparing");
+        drop(conn);
+
+        // The readiness check: the pool's only connection is lost, and it still answers ready.
+        let third = backend_pid(&mut pool.get().unwrap()).unwrap();
+        terminate(third);
+        assert!(db::ping(&pool), "ready: the lost connection is replaced");
+        assert_ne!(backend_pid(&mut pool.get().unwrap()).unwrap(), third);
+    })
+    .await
+    .unwrap();
+}

@@ -44,6 +44,33 @@ pub struct Keys {
     audience: String,
     pem: Option<(Algorithm, DecodingKey)>,
     jwks: Option<Jwks>,
+    /// The checks of each accepted algorithm, built once: a `Validation` holds hash sets.
+    validations: Validations,
+}
+
+struct Validations {
+    hs256: Validation,
+    rs256: Validation,
+    es256: Validation,
+}
+
+impl Validations {
+    fn new(issuer: &str, audience: &str) -> Validations {
+        let build = |alg| {
+            let mut validation = Validation::new(alg);
+            validation.set_issuer(&[issuer]);
+            validation.set_audience(&[audience]);
+            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+            validation.leeway = LEEWAY_SECONDS;
+            validation.validate_nbf = true;
+            validation
+        };
+        Validations {
+            hs256: build(Algorithm::HS256),
+            rs256: build(Algorithm::RS256),
+            es256: build(Algorithm::ES256),
+        }
+    }
 }
 
 /// Public keys by `kid`, each with the one algorithm it may verify.
@@ -79,6 +106,7 @@ impl Keys {
             audience: settings.audience.clone(),
             pem,
             jwks,
+            validations: Validations::new(&settings.issuer, &settings.audience),
         })
     }
 
@@ -143,21 +171,20 @@ impl Keys {
     pub fn verify(&self, token: &str) -> Result<VerifiedClaims, String> {
         let header = decode_header(token).map_err(|e| format!("malformed token: {e}"))?;
         let external;
-        let key = match header.alg {
-            Algorithm::HS256 => &self.hmac,
+        let (key, validation) = match header.alg {
+            Algorithm::HS256 => (&self.hmac, &self.validations.hs256),
             Algorithm::RS256 | Algorithm::ES256 => {
                 external = self.external_key(header.alg, header.kid.as_deref())?;
-                &external
+                let validation = if header.alg == Algorithm::RS256 {
+                    &self.validations.rs256
+                } else {
+                    &self.validations.es256
+                };
+                (&external, validation)
             }
             other => return Err(format!("algorithm {other:?} is not accepted")),
         };
-        let mut validation = Validation::new(header.alg);
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = LEEWAY_SECONDS;
-        validation.validate_nbf = true;
-        decode::<VerifiedClaims>(token, key, &validation)
+        decode::<VerifiedClaims>(token, key, validation)
             .map(|data| data.claims)
             .map_err(|e| format!("token refused: {e}"))
     }

@@ -4,10 +4,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::{
+    AnsiTransactionManager, Instrumentation, InstrumentationEvent, SimpleConnection,
+    TransactionManager,
+};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::Text;
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -75,7 +79,11 @@ impl ConnectionManager {
     /// Opens one connection, configured for this service.
     pub fn establish(&self) -> Result<DbConnection, ConnectionError> {
         match self.backend {
-            Backend::Postgres => Ok(DbConnection::Pg(PgConnection::establish(&self.url)?)),
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.url)?;
+                conn.set_instrumentation(LostConnectionWatch::default());
+                Ok(DbConnection::Pg(conn))
+            }
             Backend::Sqlite => {
                 if let Some(path) = sqlite_file(&self.url) {
                     create_private(&path);
@@ -143,6 +151,47 @@ fn create_private(path: &std::path::Path) {
     let _ = options.open(path);
 }
 
+/// Remembers that a query on this connection failed because the connection itself was lost
+/// (PostgreSQL restarted, the socket closed): libpq then reports `ClosedConnection`. The pool
+/// does not test a connection before handing it out, so this is what keeps a dead one from
+/// going back. diesel's own check (`is_broken`) catches these in practice (libpq answers an
+/// unknown transaction status on a dead connection; tests/api/pool.rs passes without this
+/// watch), but diesel 2.3 does not update that status when preparing a read's statement fails,
+/// so this does not rely on it.
+#[derive(Debug, Default)]
+struct LostConnectionWatch {
+    lost: bool,
+}
+
+impl Instrumentation for LostConnectionWatch {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::FinishQuery {
+            error: Some(DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)),
+            ..
+        } = event
+        {
+            self.lost = true;
+        }
+    }
+}
+
+/// Whether `conn` must not be used again: dropped while its thread unwinds, a transaction still
+/// open or not rolled back (the next caller's `BEGIN` would become a savepoint inside it, never
+/// commit, and hold the dealer's lock, as diesel's own manager says), or its PostgreSQL
+/// connection lost. A fast local check: no round trip.
+pub fn is_broken(conn: &mut DbConnection) -> bool {
+    if std::thread::panicking() || conn.is_broken() {
+        return true;
+    }
+    match conn {
+        DbConnection::Pg(pg) => pg
+            .instrumentation()
+            .downcast_ref::<LostConnectionWatch>()
+            .is_some_and(|watch| watch.lost),
+        DbConnection::Sqlite(_) => false,
+    }
+}
+
 impl r2d2::ManageConnection for ConnectionManager {
     type Connection = DbConnection;
     type Error = ConnectionError;
@@ -156,12 +205,11 @@ impl r2d2::ManageConnection for ConnectionManager {
             .map_err(ConnectionError::CouldntSetupConfiguration)
     }
 
-    /// A connection dropped while its thread unwinds, or whose transaction is still open or
-    /// could not be rolled back, never goes back to the pool: the next caller's `BEGIN` would
-    /// become a savepoint inside it, never commit, and hold the dealer's lock (as diesel's own
-    /// manager does).
+    /// Answers without a round trip (see [`is_broken`]): r2d2 calls it whenever a connection
+    /// comes back, and the pool does not test connections on checkout (`is_valid` above is only
+    /// used if that is turned back on), so a failed query is what finds a dead connection.
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        std::thread::panicking() || conn.is_broken()
+        is_broken(conn)
     }
 }
 

@@ -14,7 +14,7 @@ use super::extract::{
 use super::idempotency::refer;
 use super::leads::Lead;
 use super::pagination::{self, named_page, Page};
-use super::problem::{ApiError, Problem};
+use super::problem::{ApiError, FieldError, Problem};
 use crate::auth::{Capability, KeyedHasher, Principal};
 use crate::db::customers::{CustomerFilter, CustomerRow};
 use crate::db::idempotency::reference;
@@ -106,16 +106,36 @@ pub struct CreateCustomer {
 #[into_params(parameter_in = Query)]
 pub struct CustomerQuery {
     /// An email address.
-    #[validate(custom(function = "valid_email"))]
     pub email: Option<String>,
     /// A mobile number in any common written form.
-    #[validate(custom(function = "valid_mobile"))]
     pub mobile: Option<String>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
     /// Page size, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+}
+
+impl CustomerQuery {
+    /// The search, each identifier parsed once (mobile numbers go through phonenumber's
+    /// patterns, so no `validator` rule parses them first): every refused identifier is reported
+    /// at once, in field order, as the rules would.
+    fn filter(&self) -> Result<CustomerFilter, ApiError> {
+        let email = self.email.as_deref().map(Email::parse).transpose();
+        let mobile = self.mobile.as_deref().map(Mobile::parse).transpose();
+        match (email, mobile) {
+            (Ok(email), Ok(mobile)) => Ok(CustomerFilter {
+                email: email.map(Email::into_inner),
+                mobile: mobile.map(Mobile::into_inner),
+            }),
+            (email, mobile) => Err(ApiError::Validation(
+                [("email", email.err()), ("mobile", mobile.err())]
+                    .into_iter()
+                    .filter_map(|(field, error)| error.map(|e| FieldError::new(field, e.0)))
+                    .collect(),
+            )),
+        }
+    }
 }
 
 fn valid_consent_source(raw: &str) -> Result<(), validator::ValidationError> {
@@ -189,15 +209,11 @@ pub async fn list_customers(
     path: web::Path<String>,
     query: ValidQuery<CustomerQuery>,
 ) -> Result<web::Json<CustomerPage>, ApiError> {
-    let dealer = principal.authorize(Capability::DealerData, &path)?;
     let query = query.0;
+    // Before the dealer check, as when the identifiers were checked while reading the query.
+    let filter = query.filter()?;
+    let dealer = principal.authorize(Capability::DealerData, &path)?;
     let (after, limit) = pagination::bounds(query.after.as_deref(), query.limit)?;
-    let filter = CustomerFilter {
-        email: parsed_optional("email", query.email.as_deref(), Email::parse)?
-            .map(Email::into_inner),
-        mobile: parsed_optional("mobile", query.mobile.as_deref(), Mobile::parse)?
-            .map(Mobile::into_inner),
-    };
     let reader = principal.actor();
     let page = blocking::run(&pool, move |conn| {
         service::search(conn, &dealer, &filter, after, limit, &reader)

@@ -236,6 +236,12 @@ fn describe(error: &validator::ValidationError) -> String {
 
 // Field rules shared by the resources' bodies and queries.
 
+/// Free text a person writes (a lead's message, a follow-up's note): up to 2,000 characters,
+/// line breaks allowed.
+pub fn valid_free_text(raw: &str) -> Result<(), validator::ValidationError> {
+    rule(|s| crate::domain::text::multiline(s, 0, 2000), raw)
+}
+
 pub fn valid_person_name(raw: &str) -> Result<(), validator::ValidationError> {
     rule(PersonName::parse, raw)
 }

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::blocking;
-use super::extract::{ValidJson, ValidQuery};
+use super::extract::{valid_free_text, ValidJson, ValidQuery};
 use super::idempotency::refer;
 use super::pagination::{self, named_page, Page};
 use super::problem::ApiError;
@@ -16,7 +16,6 @@ use crate::clock::Clock;
 use crate::db::follow_ups::{Filter, FollowUpRow, DONE};
 use crate::db::idempotency::reference;
 use crate::db::Pool;
-use crate::domain::rule;
 use crate::service::follow_ups as service;
 
 /// What the email that opened a follow-up asked for.
@@ -139,16 +138,12 @@ pub struct FollowUpQuery {
 #[serde(deny_unknown_fields)]
 pub struct CloseFollowUp {
     /// What was done. Cleared if the customer later withdraws consent.
-    #[validate(custom(function = "valid_note"))]
+    #[validate(custom(function = "valid_free_text"))]
     #[schema(
         max_length = 2000,
         example = "Removed from the DMS and from both operators' lists."
     )]
     pub note: Option<String>,
-}
-
-fn valid_note(raw: &str) -> Result<(), validator::ValidationError> {
-    rule(|s| crate::domain::text::multiline(s, 0, 2000), raw)
 }
 
 /// The dealer's follow-ups, oldest first.

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use super::blocking;
-use super::extract::{parsed, valid_email, valid_person_name, ValidJson};
+use super::extract::{parsed, valid_email, valid_free_text, valid_person_name, ValidJson};
 use super::idempotency::refer;
 use super::problem::ApiError;
 use crate::auth::{Capability, Principal};
@@ -81,7 +81,7 @@ pub struct CreateLead {
     #[validate(custom(function = "valid_short_text"))]
     #[schema(min_length = 1, max_length = 100, example = "VW Polo 1.0 TSI")]
     pub vehicle: Option<String>,
-    #[validate(custom(function = "valid_message"))]
+    #[validate(custom(function = "valid_free_text"))]
     #[schema(max_length = 2000)]
     pub message: Option<String>,
 }
@@ -96,10 +96,6 @@ pub struct UpdateLead {
 
 fn valid_short_text(raw: &str) -> Result<(), validator::ValidationError> {
     rule(|s| crate::domain::text::bounded(s, 1, 100), raw)
-}
-
-fn valid_message(raw: &str) -> Result<(), validator::ValidationError> {
-    rule(|s| crate::domain::text::multiline(s, 0, 2000), raw)
 }
 
 fn recipient(body: RecipientBody) -> Result<Recipient, ApiError> {

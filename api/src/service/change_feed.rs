@@ -17,30 +17,40 @@ pub fn record(
     event: &NewEvent,
     at: NaiveDateTime,
 ) -> diesel::QueryResult<i64> {
-    let id = events::record(conn, dealer, event, at)?;
-    let kind = event.kind.as_str();
-    let subscribed: Vec<i64> = webhooks::enabled_for(conn, dealer)?
-        .into_iter()
-        .filter(|endpoint| endpoint.subscribes_to(kind))
-        .map(|endpoint| endpoint.id)
-        .collect();
-    if subscribed.is_empty() {
-        return Ok(id);
+    Ok(record_all(conn, dealer, std::slice::from_ref(event), at)?[0])
+}
+
+/// Records several events of one action, in order, reading the dealer's endpoints once for all
+/// of them; returns their ids.
+pub fn record_all(
+    conn: &mut DbConnection,
+    dealer: &str,
+    events: &[NewEvent],
+    at: NaiveDateTime,
+) -> diesel::QueryResult<Vec<i64>> {
+    let endpoints = webhooks::enabled_for(conn, dealer)?;
+    let mut ids = Vec::with_capacity(events.len());
+    for event in events {
+        let id = events::record(conn, dealer, event, at)?;
+        ids.push(id);
+        let kind = event.kind.as_str();
+        let subscribed = endpoints.iter().filter(|e| e.subscribes_to(kind));
+        let mut body = None;
+        for endpoint in subscribed {
+            let body = body.get_or_insert_with(|| delivery::body(id, dealer, event, at));
+            webhooks::queue(
+                conn,
+                &NewDelivery {
+                    dealer_id: dealer,
+                    webhook_id: endpoint.id,
+                    event_id: id,
+                    event_type: kind,
+                    message_id: &delivery::new_message_id(),
+                    body,
+                    now: at,
+                },
+            )?;
+        }
     }
-    let body = delivery::body(id, dealer, event, at);
-    for webhook_id in subscribed {
-        webhooks::queue(
-            conn,
-            &NewDelivery {
-                dealer_id: dealer,
-                webhook_id,
-                event_id: id,
-                event_type: kind,
-                message_id: &delivery::new_message_id(),
-                body: &body,
-                now: at,
-            },
-        )?;
-    }
-    Ok(id)
+    Ok(ids)
 }

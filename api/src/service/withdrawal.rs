@@ -290,18 +290,15 @@ fn record_events(
     customer: &CustomerRow,
     lost: &[i64],
 ) -> Result<(), ApiError> {
-    let dealer_id = cx.dealer.id.as_str();
-    let record = |conn: &mut DbConnection, kind, changes, lead_ids| {
-        let event = NewEvent {
-            customer_id: Some(customer.id),
-            kind,
-            actor: cx.actor.clone(),
-            origin: cx.origin,
-            changes,
-            lead_ids,
-        };
-        super::change_feed::record(conn, dealer_id, &event, cx.now)
+    let event = |kind, changes, lead_ids| NewEvent {
+        customer_id: Some(customer.id),
+        kind,
+        actor: cx.actor.clone(),
+        origin: cx.origin,
+        changes,
+        lead_ids,
     };
+    let mut recorded = Vec::new();
     let consents = [
         FieldChange::between(
             "consent_process",
@@ -315,12 +312,11 @@ fn record_events(
         ),
     ];
     if cx.origin != Origin::Reconcile {
-        record(
-            conn,
+        recorded.push(event(
             EventKind::ConsentWithdrawn,
             consents.into_iter().flatten().collect(),
             None,
-        )?;
+        ));
     }
     let cleared = [
         "first_name",
@@ -336,16 +332,16 @@ fn record_events(
         now: None,
     })
     .collect();
-    record(conn, EventKind::CustomerDeidentified, cleared, None)?;
+    recorded.push(event(EventKind::CustomerDeidentified, cleared, None));
     for lead in lost {
         let change = FieldChange::between("status", Some("active".into()), Some("lost".into()));
-        record(
-            conn,
+        recorded.push(event(
             EventKind::LeadStatusChanged,
             change.into_iter().collect(),
             Some(vec![*lead]),
-        )?;
+        ));
     }
+    super::change_feed::record_all(conn, cx.dealer.id.as_str(), &recorded, cx.now)?;
     Ok(())
 }
 

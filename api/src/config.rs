@@ -143,6 +143,12 @@ pub struct Settings {
     /// The operator's support contacts (free text), shown under "Sincerely" in every email.
     #[arg(long, env = "POPIA_SUPPORT_CONTACT", global = true)]
     pub support_contact: Option<String>,
+    /// Where customers reach this service, e.g. `https://privacy.example.co.za`: the base of the
+    /// /pi page's links in emails, the origin its forms must come from, and, when https, the
+    /// `Secure` flag on its cookies. Unset: no links in emails; the origin is the request's
+    /// own host.
+    #[arg(long, env = "POPIA_PUBLIC_URL", global = true, value_parser = parse_public_url)]
+    pub public_url: Option<url::Url>,
     /// Days a dealer has to act on an email before its follow-up is overdue.
     #[arg(
         long,
@@ -243,6 +249,8 @@ pub struct Config {
     pub demo: bool,
     pub brand: String,
     pub support_contact: Option<String>,
+    /// `POPIA_PUBLIC_URL`: where customers reach the service.
+    pub public_url: Option<url::Url>,
     pub follow_up_days: u32,
     /// The clock deadlines in days run on (tests move it forward).
     pub clock: crate::clock::Clock,
@@ -291,6 +299,7 @@ impl Settings {
             demo: serve.demo,
             brand: self.brand.clone(),
             support_contact: self.support_contact.clone(),
+            public_url: self.public_url.clone(),
             follow_up_days: self.follow_up_days,
             clock: crate::clock::Clock::default(),
             notify: NotifySettings {
@@ -414,6 +423,20 @@ fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     file.write_all(contents)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// `POPIA_PUBLIC_URL`: an http or https URL with a host and no query, fragment or credentials;
+/// a trailing `/` is dropped so that paths join cleanly.
+fn parse_public_url(value: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(value.trim()).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("must be an http:// or https:// URL with a host".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err("must have no query, fragment or user name".into());
+    }
+    let trimmed = url.as_str().trim_end_matches('/').to_owned();
+    url::Url::parse(&trimmed).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

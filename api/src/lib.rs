@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod notify;
 pub mod observability;
+pub mod page;
 pub mod private_files;
 pub mod service;
 pub mod startup;

@@ -90,6 +90,7 @@ fn reconcile(settings: &Settings, serve: &ServeArgs, sources: &[String]) -> anyh
     let hasher = KeyedHasher::derive(&config.jwt.secret);
     let branding = Branding::new(&config.brand, &config.notify.mail_from)
         .with_support(config.support_contact.as_deref())
+        .with_public_url(config.public_url.as_ref())
         .with_follow_up_days(config.follow_up_days);
     let report = service::reconcile::run(&mut conn, &hasher, &branding, source.as_ref())?;
     println!("{report}");

@@ -71,6 +71,7 @@ impl Application {
         let hasher = KeyedHasher::derive(&config.jwt.secret);
         let branding = Branding::new(&config.brand, &config.notify.mail_from)
             .with_support(config.support_contact.as_deref())
+            .with_public_url(config.public_url.as_ref())
             .with_follow_up_days(config.follow_up_days);
         {
             // A restored backup may hold a withdrawn person's record live again: never serve it.
@@ -136,6 +137,7 @@ impl Application {
                 allow_private: config.notify.webhook_allow_private,
             },
             clock: config.clock.clone(),
+            page: crate::page::PageSettings::new(config.public_url.as_ref()),
         };
         let server = server(listener, shared)?;
         Ok(Application {
@@ -180,6 +182,7 @@ struct Shared {
     metrics_token: MetricsToken,
     webhook_addresses: WebhookAddresses,
     clock: Clock,
+    page: crate::page::PageSettings,
 }
 
 fn server(listener: TcpListener, shared: Shared) -> anyhow::Result<Server> {
@@ -196,6 +199,7 @@ fn server(listener: TcpListener, shared: Shared) -> anyhow::Result<Server> {
     let metrics_token = web::Data::new(shared.metrics_token);
     let webhook_addresses = web::Data::new(shared.webhook_addresses);
     let clock = web::Data::new(shared.clock);
+    let page = web::Data::new(shared.page);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(pool.clone())
@@ -208,6 +212,7 @@ fn server(listener: TcpListener, shared: Shared) -> anyhow::Result<Server> {
             .app_data(metrics_token.clone())
             .app_data(webhook_addresses.clone())
             .app_data(clock.clone())
+            .app_data(page.clone())
             .app_data(routes.clone())
             .app_data(yaml.clone())
             .app_data(
@@ -228,6 +233,7 @@ fn server(listener: TcpListener, shared: Shared) -> anyhow::Result<Server> {
                             .persist_authorization(true),
                     ),
             )
+            .configure(crate::page::routes)
             .route("/docs", web::get().to(redirect_to_docs))
             .route("/openapi.yaml", web::get().to(openapi_yaml))
             .default_service(web::to(fallback::not_matched))

@@ -417,6 +417,281 @@ this is the last page.*/
             Default::default()
         }
     }
+    /**How the dealer's hosted /pi page looks. A field is null when unset: the page then shows the
+dealer's `name`, no logo and the gateway's own colour.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    pub struct Branding {
+        ///The name the page shows, in place of the dealer's `name`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub display_name: ::std::option::Option<::std::string::String>,
+        /**Where the logo was fetched from when it was set. The gateway keeps its own copy and
+serves that (at `/pi/{dealer}/logo`); it is not fetched again.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logo_url: ::std::option::Option<::std::string::String>,
+        ///The colour of the page's buttons (with white text), `#rrggbb` lower-case.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub primary_colour: ::std::option::Option<BrandingPrimaryColour>,
+    }
+    impl Branding {
+        pub fn builder() -> builder::Branding {
+            Default::default()
+        }
+    }
+    /**Sets the branding of the dealer's hosted /pi page. On a change, only the fields given are
+changed, and `null` clears one.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    pub struct BrandingBody {
+        /**The name the page shows in place of the dealer's `name`: 1 to 100 characters, trimmed,
+no control characters.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub display_name: ::std::option::Option<BrandingBodyDisplayName>,
+        /**The dealer's logo, fetched once now (within 10 s, no redirects followed) and kept by
+the gateway: an https URL of a PNG, JPEG, WebP or GIF of at most 512 KiB, on a public
+address. A logo that cannot be fetched or is refused fails the whole request. `null`
+removes the stored logo.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logo_url: ::std::option::Option<BrandingBodyLogoUrl>,
+        /**The colour of the page's buttons, which carry white text: `#rrggbb`, with a WCAG 2.x
+contrast ratio against white of at least 4.5:1 (`#1d4ed8` is 6.7:1; `#777777`, at
+4.48:1, is refused). Stored lower-case.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub primary_colour: ::std::option::Option<BrandingBodyPrimaryColour>,
+    }
+    impl BrandingBody {
+        pub fn builder() -> builder::BrandingBody {
+            Default::default()
+        }
+    }
+    /**The name the page shows in place of the dealer's `name`: 1 to 100 characters, trimmed,
+no control characters.*/
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct BrandingBodyDisplayName(::std::string::String);
+    impl ::std::ops::Deref for BrandingBodyDisplayName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<BrandingBodyDisplayName> for ::std::string::String {
+        fn from(value: BrandingBodyDisplayName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for BrandingBodyDisplayName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 100usize {
+                return Err("longer than 100 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for BrandingBodyDisplayName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for BrandingBodyDisplayName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BrandingBodyDisplayName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /**The dealer's logo, fetched once now (within 10 s, no redirects followed) and kept by
+the gateway: an https URL of a PNG, JPEG, WebP or GIF of at most 512 KiB, on a public
+address. A logo that cannot be fetched or is refused fails the whole request. `null`
+removes the stored logo.*/
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct BrandingBodyLogoUrl(::std::string::String);
+    impl ::std::ops::Deref for BrandingBodyLogoUrl {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<BrandingBodyLogoUrl> for ::std::string::String {
+        fn from(value: BrandingBodyLogoUrl) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for BrandingBodyLogoUrl {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 2000usize {
+                return Err("longer than 2000 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for BrandingBodyLogoUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for BrandingBodyLogoUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BrandingBodyLogoUrl {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    /**The colour of the page's buttons, which carry white text: `#rrggbb`, with a WCAG 2.x
+contrast ratio against white of at least 4.5:1 (`#1d4ed8` is 6.7:1; `#777777`, at
+4.48:1, is refused). Stored lower-case.*/
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct BrandingBodyPrimaryColour(::std::string::String);
+    impl ::std::ops::Deref for BrandingBodyPrimaryColour {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<BrandingBodyPrimaryColour> for ::std::string::String {
+        fn from(value: BrandingBodyPrimaryColour) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for BrandingBodyPrimaryColour {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^#[0-9a-fA-F]{6}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^#[0-9a-fA-F]{6}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for BrandingBodyPrimaryColour {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for BrandingBodyPrimaryColour {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BrandingBodyPrimaryColour {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///The colour of the page's buttons (with white text), `#rrggbb` lower-case.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct BrandingPrimaryColour(::std::string::String);
+    impl ::std::ops::Deref for BrandingPrimaryColour {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<BrandingPrimaryColour> for ::std::string::String {
+        fn from(value: BrandingPrimaryColour) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for BrandingPrimaryColour {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^#[0-9a-fA-F]{6}$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^#[0-9a-fA-F]{6}$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for BrandingPrimaryColour {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for BrandingPrimaryColour {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BrandingPrimaryColour {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     /**One change to a customer or lead, as dealer systems replay it. After the customer is
 de-identified every `was`/`now` reads `"[de-identified]"`; the event itself stays.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1011,6 +1286,8 @@ reconcile after a database restore (the service itself).*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct CreateDealer {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub branding: ::std::option::Option<BrandingBody>,
         ///The dealer's slug, chosen now and fixed: `[a-z0-9-]{2,63}`.
         pub id: CreateDealerId,
         pub key_contacts: ::std::vec::Vec<KeyContactBody>,
@@ -1530,6 +1807,8 @@ this is the last page.*/
     ///A dealership using the gateway.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct Dealer {
+        ///How the dealer's hosted /pi page looks; each field null when unset.
+        pub branding: Branding,
         pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
         pub id: ::std::string::String,
         ///Staff who receive the POPIA emails.
@@ -2596,6 +2875,8 @@ dealer's own staff and systems) or `admin` (the gateway's administrators).*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateDealer {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub branding: ::std::option::Option<BrandingBody>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub key_contacts: ::std::option::Option<::std::vec::Vec<KeyContactBody>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3684,6 +3965,184 @@ secret, the only times the secret is shown.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct Branding {
+            display_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            logo_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            primary_colour: ::std::result::Result<
+                ::std::option::Option<super::BrandingPrimaryColour>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Branding {
+            fn default() -> Self {
+                Self {
+                    display_name: Ok(Default::default()),
+                    logo_url: Ok(Default::default()),
+                    primary_colour: Ok(Default::default()),
+                }
+            }
+        }
+        impl Branding {
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for display_name: {e}")
+                    });
+                self
+            }
+            pub fn logo_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logo_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for logo_url: {e}")
+                    });
+                self
+            }
+            pub fn primary_colour<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::BrandingPrimaryColour>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.primary_colour = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for primary_colour: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Branding> for super::Branding {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Branding,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    display_name: value.display_name?,
+                    logo_url: value.logo_url?,
+                    primary_colour: value.primary_colour?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Branding> for Branding {
+            fn from(value: super::Branding) -> Self {
+                Self {
+                    display_name: Ok(value.display_name),
+                    logo_url: Ok(value.logo_url),
+                    primary_colour: Ok(value.primary_colour),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BrandingBody {
+            display_name: ::std::result::Result<
+                ::std::option::Option<super::BrandingBodyDisplayName>,
+                ::std::string::String,
+            >,
+            logo_url: ::std::result::Result<
+                ::std::option::Option<super::BrandingBodyLogoUrl>,
+                ::std::string::String,
+            >,
+            primary_colour: ::std::result::Result<
+                ::std::option::Option<super::BrandingBodyPrimaryColour>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for BrandingBody {
+            fn default() -> Self {
+                Self {
+                    display_name: Ok(Default::default()),
+                    logo_url: Ok(Default::default()),
+                    primary_colour: Ok(Default::default()),
+                }
+            }
+        }
+        impl BrandingBody {
+            pub fn display_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::BrandingBodyDisplayName>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.display_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for display_name: {e}")
+                    });
+                self
+            }
+            pub fn logo_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::BrandingBodyLogoUrl>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logo_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for logo_url: {e}")
+                    });
+                self
+            }
+            pub fn primary_colour<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::BrandingBodyPrimaryColour>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.primary_colour = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for primary_colour: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BrandingBody> for super::BrandingBody {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: BrandingBody,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    display_name: value.display_name?,
+                    logo_url: value.logo_url?,
+                    primary_colour: value.primary_colour?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BrandingBody> for BrandingBody {
+            fn from(value: super::BrandingBody) -> Self {
+                Self {
+                    display_name: Ok(value.display_name),
+                    logo_url: Ok(value.logo_url),
+                    primary_colour: Ok(value.primary_colour),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ChangeEvent {
             actor: ::std::result::Result<super::Actor, ::std::string::String>,
             changes: ::std::result::Result<
@@ -4179,6 +4638,10 @@ secret, the only times the secret is shown.*/
         }
         #[derive(Clone, Debug)]
         pub struct CreateDealer {
+            branding: ::std::result::Result<
+                ::std::option::Option<super::BrandingBody>,
+                ::std::string::String,
+            >,
             id: ::std::result::Result<super::CreateDealerId, ::std::string::String>,
             key_contacts: ::std::result::Result<
                 ::std::vec::Vec<super::KeyContactBody>,
@@ -4193,6 +4656,7 @@ secret, the only times the secret is shown.*/
         impl ::std::default::Default for CreateDealer {
             fn default() -> Self {
                 Self {
+                    branding: Ok(Default::default()),
                     id: Err("no value supplied for id".to_string()),
                     key_contacts: Err("no value supplied for key_contacts".to_string()),
                     name: Err("no value supplied for name".to_string()),
@@ -4201,6 +4665,18 @@ secret, the only times the secret is shown.*/
             }
         }
         impl CreateDealer {
+            pub fn branding<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::BrandingBody>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.branding = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for branding: {e}")
+                    });
+                self
+            }
             pub fn id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::CreateDealerId>,
@@ -4254,6 +4730,7 @@ secret, the only times the secret is shown.*/
                 value: CreateDealer,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    branding: value.branding?,
                     id: value.id?,
                     key_contacts: value.key_contacts?,
                     name: value.name?,
@@ -4264,6 +4741,7 @@ secret, the only times the secret is shown.*/
         impl ::std::convert::From<super::CreateDealer> for CreateDealer {
             fn from(value: super::CreateDealer) -> Self {
                 Self {
+                    branding: Ok(value.branding),
                     id: Ok(value.id),
                     key_contacts: Ok(value.key_contacts),
                     name: Ok(value.name),
@@ -4963,6 +5441,7 @@ secret, the only times the secret is shown.*/
         }
         #[derive(Clone, Debug)]
         pub struct Dealer {
+            branding: ::std::result::Result<super::Branding, ::std::string::String>,
             created_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
                 ::std::string::String,
@@ -4982,6 +5461,7 @@ secret, the only times the secret is shown.*/
         impl ::std::default::Default for Dealer {
             fn default() -> Self {
                 Self {
+                    branding: Err("no value supplied for branding".to_string()),
                     created_at: Err("no value supplied for created_at".to_string()),
                     id: Err("no value supplied for id".to_string()),
                     key_contacts: Err("no value supplied for key_contacts".to_string()),
@@ -4992,6 +5472,18 @@ secret, the only times the secret is shown.*/
             }
         }
         impl Dealer {
+            pub fn branding<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Branding>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.branding = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for branding: {e}")
+                    });
+                self
+            }
             pub fn created_at<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
@@ -5069,6 +5561,7 @@ secret, the only times the secret is shown.*/
                 value: Dealer,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    branding: value.branding?,
                     created_at: value.created_at?,
                     id: value.id?,
                     key_contacts: value.key_contacts?,
@@ -5081,6 +5574,7 @@ secret, the only times the secret is shown.*/
         impl ::std::convert::From<super::Dealer> for Dealer {
             fn from(value: super::Dealer) -> Self {
                 Self {
+                    branding: Ok(value.branding),
                     created_at: Ok(value.created_at),
                     id: Ok(value.id),
                     key_contacts: Ok(value.key_contacts),
@@ -7220,6 +7714,10 @@ secret, the only times the secret is shown.*/
         }
         #[derive(Clone, Debug)]
         pub struct UpdateDealer {
+            branding: ::std::result::Result<
+                ::std::option::Option<super::BrandingBody>,
+                ::std::string::String,
+            >,
             key_contacts: ::std::result::Result<
                 ::std::option::Option<::std::vec::Vec<super::KeyContactBody>>,
                 ::std::string::String,
@@ -7236,6 +7734,7 @@ secret, the only times the secret is shown.*/
         impl ::std::default::Default for UpdateDealer {
             fn default() -> Self {
                 Self {
+                    branding: Ok(Default::default()),
                     key_contacts: Ok(Default::default()),
                     name: Ok(Default::default()),
                     website: Ok(Default::default()),
@@ -7243,6 +7742,18 @@ secret, the only times the secret is shown.*/
             }
         }
         impl UpdateDealer {
+            pub fn branding<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::BrandingBody>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.branding = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for branding: {e}")
+                    });
+                self
+            }
             pub fn key_contacts<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -7292,6 +7803,7 @@ secret, the only times the secret is shown.*/
                 value: UpdateDealer,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    branding: value.branding?,
                     key_contacts: value.key_contacts?,
                     name: value.name?,
                     website: value.website?,
@@ -7301,6 +7813,7 @@ secret, the only times the secret is shown.*/
         impl ::std::convert::From<super::UpdateDealer> for UpdateDealer {
             fn from(value: super::UpdateDealer) -> Self {
                 Self {
+                    branding: Ok(value.branding),
                     key_contacts: Ok(value.key_contacts),
                     name: Ok(value.name),
                     website: Ok(value.website),
@@ -8382,6 +8895,9 @@ let response = client.readyz()
     }
     /**Create a dealer
 
+With `branding.logo_url`, the logo is fetched once now; a logo that cannot be fetched or is
+refused fails the request (422 naming `branding.logo_url`) and nothing is created.
+
 Sends a `POST` request to `/v1/dealers`
 
 ```ignore
@@ -8408,7 +8924,11 @@ let response = client.get_dealer()
     pub fn get_dealer(&self) -> builder::GetDealer<'_> {
         builder::GetDealer::new(self)
     }
-    /**Change a dealer's name, website or key contacts
+    /**Change a dealer's name, website, key contacts or branding
+
+The fields given are changed, all or none: with `branding.logo_url`, the logo is fetched
+once now, and a logo that cannot be fetched or is refused fails the whole request (422
+naming `branding.logo_url`) with nothing changed.
 
 Sends a `PATCH` request to `/v1/dealers/{dealer}`
 

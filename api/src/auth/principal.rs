@@ -59,28 +59,36 @@ fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
         .ok_or_else(|| {
             ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
         })?;
-    let claims = keys.verify(token).map_err(|reason| {
-        tracing::info!(%reason, "token refused");
-        ApiError::Unauthorized("the bearer token is invalid or expired".into())
-    })?;
-    let identifier = match (&claims.role, &claims.pi) {
-        (Role::Subject, Some(pi)) => Some(
-            Identifier::from_parts(pi.email.as_deref(), pi.mobile.as_deref()).map_err(|_| {
-                ApiError::Unauthorized("the subject token names no identifier".into())
-            })?,
-        ),
-        (Role::Subject, None) => {
-            return Err(ApiError::Unauthorized(
-                "the subject token names no identifier".into(),
-            ))
-        }
-        _ => None,
-    };
-    Ok(Principal {
-        role: claims.role,
-        sub: claims.sub,
-        dealers: claims.dealers,
-        identifier,
-        expires_at: claims.exp,
-    })
+    Principal::from_token(keys, token)
+}
+
+impl Principal {
+    /// The caller a token stands for, checked: the API reads it from `Authorization`, the
+    /// hosted /pi page from its session cookie.
+    pub fn from_token(keys: &Keys, token: &str) -> Result<Principal, ApiError> {
+        let claims = keys.verify(token).map_err(|reason| {
+            tracing::info!(%reason, "token refused");
+            ApiError::Unauthorized("the bearer token is invalid or expired".into())
+        })?;
+        let identifier = match (&claims.role, &claims.pi) {
+            (Role::Subject, Some(pi)) => Some(
+                Identifier::from_parts(pi.email.as_deref(), pi.mobile.as_deref()).map_err(
+                    |_| ApiError::Unauthorized("the subject token names no identifier".into()),
+                )?,
+            ),
+            (Role::Subject, None) => {
+                return Err(ApiError::Unauthorized(
+                    "the subject token names no identifier".into(),
+                ))
+            }
+            _ => None,
+        };
+        Ok(Principal {
+            role: claims.role,
+            sub: claims.sub,
+            dealers: claims.dealers,
+            identifier,
+            expires_at: claims.exp,
+        })
+    }
 }

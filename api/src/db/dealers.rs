@@ -16,6 +16,12 @@ pub struct DealerRow {
     pub key_contacts: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The name the hosted /pi page shows, when it differs from `name`.
+    pub display_name: Option<String>,
+    /// Where the stored logo (dealer_logos) was fetched from.
+    pub logo_url: Option<String>,
+    /// The page's button colour, `#rrggbb` lower-case.
+    pub primary_colour: Option<String>,
 }
 
 /// A key contact as the `key_contacts` column stores it.
@@ -43,6 +49,10 @@ pub struct DealerChanges {
     pub website: Option<String>,
     pub key_contacts: Option<String>,
     pub updated_at: Option<NaiveDateTime>,
+    /// `None` leaves the column; `Some(None)` clears it.
+    pub display_name: Option<Option<String>>,
+    pub logo_url: Option<Option<String>>,
+    pub primary_colour: Option<Option<String>>,
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<DealerRow>> {

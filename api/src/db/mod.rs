@@ -5,6 +5,7 @@ pub mod blacklist_pulls;
 pub mod blacklists;
 pub mod customer_reads;
 pub mod customers;
+pub mod dealer_logos;
 pub mod dealers;
 pub mod events;
 pub mod feed_reads;

@@ -9,6 +9,19 @@ diesel::table! {
         key_contacts -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        display_name -> Nullable<Text>,
+        logo_url -> Nullable<Text>,
+        primary_colour -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    dealer_logos (dealer_id) {
+        dealer_id -> Text,
+        content_type -> Text,
+        bytes -> Binary,
+        source_url -> Text,
+        fetched_at -> Timestamp,
     }
 }
 
@@ -61,6 +74,7 @@ diesel::table! {
 }
 
 diesel::joinable!(customers -> dealers (dealer_id));
+diesel::joinable!(dealer_logos -> dealers (dealer_id));
 diesel::joinable!(leads -> customers (customer_id));
 diesel::joinable!(change_events -> dealers (dealer_id));
 
@@ -267,6 +281,7 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     follow_ups,
     dealers,
+    dealer_logos,
     customers,
     leads,
     change_events,

@@ -1,6 +1,7 @@
 //! Types that can only hold valid values. Raw input exists only at the HTTP boundary; past it,
 //! an `Email` is trimmed, lower-case and valid, a `Mobile` is E.164, and so on.
 
+pub mod colour;
 pub mod dealer_id;
 pub mod email;
 pub mod events;

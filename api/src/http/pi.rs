@@ -186,7 +186,7 @@ impl From<LeadRow> for PiLead {
 }
 
 /// The first word of a full name ("Ashveer Singh" → "Ashveer").
-fn first_name(full: &str) -> &str {
+pub(crate) fn first_name(full: &str) -> &str {
     full.split_whitespace().next().unwrap_or_default()
 }
 
@@ -246,22 +246,6 @@ pub struct PiAmendCustomer {
     #[serde(default)]
     #[schema(ignore)]
     pub mobile: Option<serde_json::Value>,
-}
-
-/// The signed-in data subject of a /pi request, for the dealer in the path.
-fn subject(principal: &Principal, dealer: &str) -> Result<(DealerId, Subject), ApiError> {
-    let (dealer, identifier) = principal.authorize_subject(dealer)?;
-    let expires_at = DateTime::from_timestamp(principal.expires_at, 0)
-        .unwrap_or_default()
-        .naive_utc();
-    Ok((
-        dealer,
-        Subject {
-            identifier,
-            sub: principal.sub.clone(),
-            expires_at,
-        },
-    ))
 }
 
 fn started(started: pi::VerificationStarted) -> HttpResponse {
@@ -372,7 +356,7 @@ pub async fn pi_lookup(
     branding: web::Data<Branding>,
     path: web::Path<String>,
 ) -> Result<web::Json<PiRecords>, ApiError> {
-    let (dealer, subject) = subject(&principal, &path)?;
+    let (dealer, subject) = Subject::signed_in(&principal, &path)?;
     let found = blocking::run(&pool, move |conn| {
         pi::lookup(conn, &hasher, &branding, &dealer, &subject)
     })
@@ -416,7 +400,7 @@ pub async fn pi_amend(
     body: ValidJson<PiAmendCustomer>,
 ) -> Result<HttpResponse, ApiError> {
     let (dealer, customer_id) = path.into_inner();
-    let (dealer, subject) = subject(&principal, &dealer)?;
+    let (dealer, subject) = Subject::signed_in(&principal, &dealer)?;
     let body = body.0;
     for (field, given) in [("email", &body.email), ("mobile", &body.mobile)] {
         if given.is_some() {
@@ -476,7 +460,7 @@ pub async fn pi_start_identifier_change(
     body: ValidJson<StartVerification>,
 ) -> Result<HttpResponse, ApiError> {
     let (dealer, customer_id) = path.into_inner();
-    let (dealer, subject) = subject(&principal, &dealer)?;
+    let (dealer, subject) = Subject::signed_in(&principal, &dealer)?;
     let identifier = body.0.identifier()?;
     let client = client_address(&req);
     let begun = blocking::run(&pool, move |conn| {
@@ -532,7 +516,7 @@ pub async fn pi_confirm_identifier_change(
     body: ValidJson<ConfirmCode>,
 ) -> Result<HttpResponse, ApiError> {
     let (dealer, customer_id, verification_id) = path.into_inner();
-    let (dealer, subject) = subject(&principal, &dealer)?;
+    let (dealer, subject) = Subject::signed_in(&principal, &dealer)?;
     let code = body.0.code;
     let (customer, leads) = blocking::run(&pool, move |conn| {
         let change = pi::CodeForChange {
@@ -573,7 +557,7 @@ pub async fn pi_withdraw_consent(
     path: web::Path<String>,
     _body: ValidJson<WithdrawConsent>,
 ) -> Result<web::Json<Withdrawal>, ApiError> {
-    let (dealer, subject) = subject(&principal, &path)?;
+    let (dealer, subject) = Subject::signed_in(&principal, &path)?;
     let actor = principal.actor();
     let done = blocking::run(&pool, move |conn| {
         withdrawal::withdraw(

@@ -173,6 +173,7 @@ pub fn lookup_not_found(
     let facts = LookupNotFound {
         website: crate::domain::website::display(&dealer.website).to_owned(),
         identifier: for_people(identifier),
+        page_url: branding.page_url(&dealer.id),
     };
     let bodies = (
         render(LookupNotFoundText {

@@ -76,6 +76,8 @@ pub struct Branding {
     pub support: Option<String>,
     /// How long a dealer has to act on an email that asks it to: its follow-up's due date.
     pub follow_up_due: chrono::Duration,
+    /// `POPIA_PUBLIC_URL` without a trailing `/`: emails link a dealer's /pi page under it.
+    pub public_url: Option<String>,
 }
 
 impl Branding {
@@ -91,7 +93,21 @@ impl Branding {
             domain: domain.to_owned(),
             support: None,
             follow_up_due: chrono::Duration::days(30),
+            public_url: None,
         }
+    }
+
+    /// Emails link the hosted /pi page under `url` (`POPIA_PUBLIC_URL`).
+    pub fn with_public_url(mut self, url: Option<&url::Url>) -> Branding {
+        self.public_url = url.map(|u| u.as_str().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// The address of `dealer`'s hosted /pi page, when the public URL is known. Dealer ids are
+    /// URL-safe by construction (lower-case letters, digits and hyphens).
+    pub fn page_url(&self, dealer: &str) -> Option<String> {
+        let base = self.public_url.as_deref()?;
+        Some(format!("{base}/pi/{dealer}"))
     }
 
     /// Follow-ups fall due `days` after their email.

@@ -17,6 +17,8 @@ pub struct LookupNotFound {
     pub website: String,
     /// The email or mobile looked up, as the dealer will search for it.
     pub identifier: String,
+    /// The dealer's hosted /pi page, so that staff can see what the customer saw.
+    pub page_url: Option<String>,
 }
 
 /// A customer withdrew consent to process.

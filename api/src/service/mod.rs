@@ -12,6 +12,7 @@ pub mod demo;
 pub mod follow_ups;
 pub mod history;
 pub mod leads;
+pub mod logo;
 pub mod maintenance;
 pub mod notifications;
 pub mod pi;

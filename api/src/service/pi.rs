@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use rand::Rng;
 
-use crate::auth::{KeyedHasher, Keys};
+use crate::auth::{KeyedHasher, Keys, Principal};
 use crate::db::customers::CustomerRow;
 use crate::db::leads::LeadRow;
 use crate::db::verifications::{self, VerificationRow, IDENTIFIER_CHANGE, SUBJECT};
@@ -221,6 +221,25 @@ pub struct Subject {
     pub identifier: Identifier,
     pub sub: String,
     pub expires_at: NaiveDateTime,
+}
+
+impl Subject {
+    /// The data subject a `subject` token signs in, for `dealer` (the raw path segment): the
+    /// /pi endpoints' and the hosted page's one access check.
+    pub fn signed_in(principal: &Principal, dealer: &str) -> Result<(DealerId, Subject), ApiError> {
+        let (dealer, identifier) = principal.authorize_subject(dealer)?;
+        let expires_at = chrono::DateTime::from_timestamp(principal.expires_at, 0)
+            .unwrap_or_default()
+            .naive_utc();
+        Ok((
+            dealer,
+            Subject {
+                identifier,
+                sub: principal.sub.clone(),
+                expires_at,
+            },
+        ))
+    }
 }
 
 /// Refuses a subject token that a withdrawal spent (401, like any token no longer valid).

@@ -109,6 +109,7 @@ pub async fn try_spawn_app_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Res
         demo: false,
         brand: "POPIA Gateway".into(),
         support_contact: None,
+        public_url: None,
         follow_up_days: 30,
         clock: popia_api::clock::Clock::default(),
         notify: NotifySettings {
@@ -137,6 +138,7 @@ pub async fn try_spawn_app_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Res
     let clock = config.clock.clone();
     let branding = popia_api::notify::Branding::new(&config.brand, &notify.mail_from)
         .with_support(config.support_contact.as_deref())
+        .with_public_url(config.public_url.as_ref())
         .with_follow_up_days(config.follow_up_days);
     let app = Application::build(config).await?;
     let worker = Worker::new(

@@ -46,6 +46,7 @@ error-wrong-code = Daardie kode is verkeerd. { $left ->
     [one] U het nog 1 probeerslag.
    *[other] U het nog { $left } probeerslae.
 }
+error-wrong-code-last = Daardie kode is verkeerd, en dit was die laaste probeerslag. Vra vir 'n nuwe kode.
 error-code-gone = Hierdie kode kan nie meer gebruik word nie: dit het verval, is reeds gebruik, of is te veel kere verkeerd ingetik. Vra vir 'n nuwe kode.
 error-too-many = Te veel kodes is aangevra. Probeer weer oor { $wait }.
 error-locked = Te veel verkeerde kodes is ingetik. Probeer weer oor { $wait }.

@@ -46,6 +46,7 @@ error-wrong-code = That code is wrong. { $left ->
     [one] You have 1 more try.
    *[other] You have { $left } more tries.
 }
+error-wrong-code-last = That code is wrong, and that was the last try. Ask for a new code.
 error-code-gone = This code can no longer be used: it expired, was already used, or was entered wrongly too often. Ask for a new code.
 error-too-many = Too many codes were asked for. Try again in { $wait }.
 error-locked = Too many wrong codes were entered. Try again in { $wait }.

@@ -224,7 +224,8 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<(), String> {
 
 /// Runs `f` in a write transaction. SQLite takes the write lock at `BEGIN IMMEDIATE`: a plain
 /// `BEGIN` upgrades it on the first write and fails with "database is locked" under
-/// concurrency, where IMMEDIATE waits for `busy_timeout` instead.
+/// concurrency, where IMMEDIATE waits for `busy_timeout` instead. Before that, writers of this
+/// process queue for their turn ([`super::sqlite_writer`]).
 pub fn write_transaction<T, E>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -235,6 +236,7 @@ where
     let DbConnection::Sqlite(sqlite) = conn else {
         return conn.transaction(f);
     };
+    let _turn = super::sqlite_writer::wait_turn(sqlite, SQLITE_BUSY_TIMEOUT);
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
     type Manager = <DbConnection as Connection>::TransactionManager;
     match f(conn) {

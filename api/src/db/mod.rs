@@ -16,6 +16,7 @@ pub mod lookup_alerts;
 pub mod outbox;
 pub mod reconcile;
 pub mod schema;
+pub mod sqlite_writer;
 pub mod verifications;
 pub mod webhooks;
 

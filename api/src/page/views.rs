@@ -59,6 +59,9 @@ impl Chrome {
 
     /// A number of wrong-code tries left, in words with the right plural.
     pub fn tries_left(&self, left: u32) -> String {
+        if left == 0 {
+            return self.t("error-wrong-code-last");
+        }
         self.t
             .text("error-wrong-code", &[("left", u64::from(left).into())])
     }

@@ -316,7 +316,9 @@ impl Form {
 }
 
 /// Every page answer: nothing but our own origin's resources, no script, frames only on the
-/// dealer's own website, nothing cached (the pages show personal information), no referrer.
+/// dealer's own website, nothing cached (the pages show personal information), and a referrer
+/// for our own origin only (`no-referrer` would make Chromium send `Origin: null` on every form
+/// post, which the Origin check refuses).
 fn secure_headers(answer: &mut actix_web::HttpResponseBuilder, frame_origin: Option<&str>) {
     let ancestors = match frame_origin {
         Some(origin) => format!("'self' {origin}"),
@@ -331,7 +333,7 @@ fn secure_headers(answer: &mut actix_web::HttpResponseBuilder, frame_origin: Opt
             ),
         ))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
         .insert_header((header::CACHE_CONTROL, "no-store"));
 }
 

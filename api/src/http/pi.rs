@@ -558,17 +558,8 @@ pub async fn pi_withdraw_consent(
     _body: ValidJson<WithdrawConsent>,
 ) -> Result<web::Json<Withdrawal>, ApiError> {
     let (dealer, subject) = Subject::signed_in(&principal, &path)?;
-    let actor = principal.actor();
     let done = blocking::run(&pool, move |conn| {
-        withdrawal::withdraw(
-            conn,
-            &hasher,
-            &branding,
-            &dealer,
-            withdrawal::Scope::Subject(subject),
-            actor,
-            Origin::Pi,
-        )
+        withdrawal::by_subject(conn, &hasher, &branding, &dealer, subject)
     })
     .await?;
     refer(

@@ -5,12 +5,14 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 
-use super::sign_in::{self, code_again, code_refused, pending, remember, typed_code};
+use super::sign_in::{
+    self, code_again, code_refused, pending, remember, typed_code, TypedIdentifier,
+};
 use super::views::{EditPage, FieldError, RenderPage};
 use super::visit::{Form, Visit};
 use crate::db::customers::CustomerRow;
 use crate::domain::events::Origin;
-use crate::domain::{Identifier, PersonName};
+use crate::domain::PersonName;
 use crate::error::ApiError;
 use crate::http::blocking;
 use crate::service::amendment::{self, AmendRequest, Amendment};
@@ -227,34 +229,25 @@ pub async fn send_code(mut visit: Visit, body: web::Bytes) -> HttpResponse {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let by_mobile = form.get("mobile").is_some();
-    let value = form.text(if by_mobile { "mobile" } else { "email" });
+    let typed = TypedIdentifier::of(&form);
     let mut shown = Shown::of(&customer);
-    let parsed = if by_mobile {
-        shown.new_mobile = value.clone();
-        Identifier::from_parts(None, Some(&value))
+    if typed.by_mobile {
+        shown.new_mobile = typed.value.clone();
     } else {
-        shown.new_email = value.clone();
-        Identifier::from_parts(Some(&value), None)
-    };
-    let Ok(identifier) = parsed else {
-        let (field, words) = if by_mobile {
-            ("mobile", "error-mobile")
-        } else {
-            ("email", "error-email")
-        };
-        let error = FieldError {
-            field,
-            text: visit.chrome.t(words),
-        };
-        return edit_page(
-            &mut visit,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &customer,
-            shown,
-            vec![error],
-            None,
-        );
+        shown.new_email = typed.value.clone();
+    }
+    let identifier = match typed.parsed(&visit) {
+        Ok(identifier) => identifier,
+        Err(error) => {
+            return edit_page(
+                &mut visit,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &customer,
+                shown,
+                vec![error],
+                None,
+            )
+        }
     };
     match sign_in::start(&visit, identifier.clone(), Some((customer.id, subject))).await {
         Ok(started) => {
@@ -317,19 +310,9 @@ pub async fn confirm(mut visit: Visit, body: web::Bytes) -> HttpResponse {
         let to = visit.path("/records");
         return visit.redirect(&to);
     };
-    let Some(code) = typed_code(&form) else {
-        let error = FieldError {
-            field: "code",
-            text: visit.chrome.t("error-code-format"),
-        };
-        return code_again(
-            &mut visit,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &pending,
-            Some(error),
-            None,
-            None,
-        );
+    let code = match typed_code(&mut visit, &form, &pending) {
+        Ok(code) => code,
+        Err(answer) => return answer,
     };
     let changed = {
         let (hasher, branding, dealer) = (

@@ -7,6 +7,10 @@
 //! - `sign_in.rs`: identify by email or mobile, then the code.
 //! - `records.rs`: what is held; `details.rs`: corrections; `withdraw.rs`: withdrawal, sign-out.
 //! - `assets.rs`: the stylesheet, the dealer's colour and logo, all from this origin.
+//!
+//! A step that cannot go on returns the page to answer instead (`Err(HttpResponse)`): large
+//! for a `Result`, but built at most once per request.
+#![allow(clippy::result_large_err)]
 
 pub mod assets;
 pub mod cookies;

@@ -72,31 +72,20 @@ pub async fn send_code(mut visit: Visit, body: web::Bytes) -> HttpResponse {
         Ok(form) => form,
         Err(refused) => return refused,
     };
-    let by_mobile = form.get("mobile").is_some();
-    let value = form.text(if by_mobile { "mobile" } else { "email" });
-    let identifier = if by_mobile {
-        Identifier::from_parts(None, Some(&value))
-    } else {
-        Identifier::from_parts(Some(&value), None)
-    };
-    let Ok(identifier) = identifier else {
-        let (field, words) = if by_mobile {
-            ("mobile", "error-mobile")
-        } else {
-            ("email", "error-email")
-        };
-        let error = FieldError {
-            field,
-            text: visit.chrome.t(words),
-        };
-        return identify_again(
-            &mut visit,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            by_mobile,
-            value,
-            Some(error),
-            None,
-        );
+    let typed = TypedIdentifier::of(&form);
+    let (by_mobile, value) = (typed.by_mobile, typed.value.clone());
+    let identifier = match typed.parsed(&visit) {
+        Ok(identifier) => identifier,
+        Err(error) => {
+            return identify_again(
+                &mut visit,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                by_mobile,
+                value,
+                Some(error),
+                None,
+            )
+        }
     };
     match start(&visit, identifier.clone(), None).await {
         Ok(started) => {
@@ -143,6 +132,36 @@ fn identify_again(
     }
     .render_page();
     visit.page(status, html)
+}
+
+/// The email or mobile a form names: its `email` field, or its `mobile` field when it has one.
+pub struct TypedIdentifier {
+    pub by_mobile: bool,
+    /// As typed, trimmed: shown again after an error.
+    pub value: String,
+}
+
+impl TypedIdentifier {
+    pub fn of(form: &Form) -> TypedIdentifier {
+        let by_mobile = form.get("mobile").is_some();
+        let value = form.text(if by_mobile { "mobile" } else { "email" });
+        TypedIdentifier { by_mobile, value }
+    }
+
+    /// The identifier, normalised, or the error to show at its field.
+    pub fn parsed(&self, visit: &Visit) -> Result<Identifier, FieldError> {
+        let (parsed, field, words) = if self.by_mobile {
+            let parsed = Identifier::from_parts(None, Some(&self.value));
+            (parsed, "mobile", "error-mobile")
+        } else {
+            let parsed = Identifier::from_parts(Some(&self.value), None);
+            (parsed, "email", "error-email")
+        };
+        parsed.map_err(|_| FieldError {
+            field,
+            text: visit.chrome.t(words),
+        })
+    }
 }
 
 /// Starts a verification through the service, as `POST …/pi/verifications` does (or
@@ -293,14 +312,33 @@ pub async fn resend(mut visit: Visit, body: web::Bytes) -> HttpResponse {
     }
 }
 
-/// The six digits typed or pasted, spaces and dashes dropped (`493 817`).
-pub fn typed_code(form: &Form) -> Option<String> {
+/// The six digits typed or pasted, spaces and dashes dropped (`493 817`), or the code step
+/// again with the error at its field.
+pub fn typed_code(
+    visit: &mut Visit,
+    form: &Form,
+    pending: &Pending,
+) -> Result<String, HttpResponse> {
     let code: String = form
         .text("code")
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
         .collect();
-    (code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
+    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(code);
+    }
+    let error = FieldError {
+        field: "code",
+        text: visit.chrome.t("error-code-format"),
+    };
+    Err(code_again(
+        visit,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        pending,
+        Some(error),
+        None,
+        None,
+    ))
 }
 
 /// Step 2, sent: a right code signs the person in (the subject token, sealed in a cookie for
@@ -314,19 +352,9 @@ pub async fn confirm(mut visit: Visit, body: web::Bytes) -> HttpResponse {
         let to = visit.path("");
         return visit.redirect(&to);
     };
-    let Some(code) = typed_code(&form) else {
-        let error = FieldError {
-            field: "code",
-            text: visit.chrome.t("error-code-format"),
-        };
-        return code_again(
-            &mut visit,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &pending,
-            Some(error),
-            None,
-            None,
-        );
+    let code = match typed_code(&mut visit, &form, &pending) {
+        Ok(code) => code,
+        Err(answer) => return answer,
     };
     let confirmed = {
         let (hasher, keys, dealer) = (

@@ -1,9 +1,5 @@
 //! One request to the page: the dealer and its branding, the language, the CSRF token and the
 //! signed-in subject; and every answer's headers (CSP, no caching, no referrer) and cookies.
-//!
-//! A step that cannot go on returns the page to answer instead (`Err(HttpResponse)`): large
-//! for a `Result`, but built at most once per request.
-#![allow(clippy::result_large_err)]
 
 use actix_web::cookie::Cookie;
 use actix_web::dev::Payload;

@@ -8,9 +8,8 @@ use super::cookies::{PENDING, SESSION};
 use super::sign_in::query;
 use super::views::{RenderPage, WithdrawPage};
 use super::visit::Visit;
-use crate::domain::events::Origin;
 use crate::http::blocking;
-use crate::service::{pi, withdrawal};
+use crate::service::withdrawal;
 
 /// Step 5: the consequences, said plainly, and the button.
 pub async fn confirm_page(mut visit: Visit) -> HttpResponse {
@@ -39,17 +38,8 @@ pub async fn withdraw(mut visit: Visit, body: web::Bytes) -> HttpResponse {
             visit.branding.clone(),
             visit.dealer.clone(),
         );
-        let actor = pi::subject_actor(&subject);
         blocking::run(&visit.pool, move |conn| {
-            withdrawal::withdraw(
-                conn,
-                &hasher,
-                &branding,
-                &dealer,
-                withdrawal::Scope::Subject(subject),
-                actor,
-                Origin::Pi,
-            )
+            withdrawal::by_subject(conn, &hasher, &branding, &dealer, subject)
         })
         .await
     };

@@ -43,6 +43,27 @@ pub struct Withdrawal {
     pub deidentified_at: Option<NaiveDateTime>,
 }
 
+/// A verified data subject withdraws: every record held under their identifier, recorded as
+/// theirs on the /pi channel. The JSON API and the hosted page both come here.
+pub fn by_subject(
+    conn: &mut DbConnection,
+    hasher: &KeyedHasher,
+    branding: &Branding,
+    dealer: &DealerId,
+    subject: Subject,
+) -> Result<Withdrawal, ApiError> {
+    let actor = pi::subject_actor(&subject);
+    withdraw(
+        conn,
+        hasher,
+        branding,
+        dealer,
+        Scope::Subject(subject),
+        actor,
+        Origin::Pi,
+    )
+}
+
 pub fn withdraw(
     conn: &mut DbConnection,
     hasher: &KeyedHasher,

@@ -2,7 +2,9 @@
 # The benchmark: lookup, CSV export and withdrawal at ROWS customers (default 1,000,000, two
 # leads each, and ROWS entries on each blacklist), on PostgreSQL and SQLite, beside what the
 # same machine's PostgreSQL does on its own (pgbench -S, psql \copy), with the scaling from
-# ROWS/10. Prints a table at the end.
+# ROWS/10, and the SDK's full download of both blacklists beside a plain curl of the same CSV.
+# The service's emails go to a loopback SMTP sink that accepts them (bench/smtp_sink.py).
+# Prints a table at the end, with each ratio against PostgreSQL's own figure.
 #
 #   bench/run.sh                 # the full run (release build)
 #   BENCH_PROFILE=dev bench/run.sh 3000 5   # the smoke run CI does: 3,000 rows, 5 s per load
@@ -19,12 +21,16 @@ export POPIA_JWT_SECRET="bench-secret-bench-secret-bench-secret-0123456789"
 
 command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 cargo build --quiet --profile "$PROFILE" -p popia-api
+cargo build --quiet --profile "$PROFILE" --example pull_blacklist
 target_dir=$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
 binary="target/$target_dir/popia-api"
+sdk_pull="target/$target_dir/examples/pull_blacklist"
 work=$(mktemp -d)
 server=""
+sink=""
 cleanup() {
   [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
+  [ -n "$sink" ] && kill "$sink" 2>/dev/null || true
   for db in popia_bench popia_pgbench; do psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" 2>/dev/null || true; done
   rm -rf "$work"
 }
@@ -33,6 +39,11 @@ results="$work/results"
 : >"$results"
 record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" | tee -a "$results"; }
 
+python3 bench/smtp_sink.py >"$work/sink.port" 2>"$work/sink.log" &
+sink=$!
+until [ -s "$work/sink.port" ]; do sleep 0.01; done
+sink_port=$(cat "$work/sink.port")
+
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
 now_ms() { date +%s%3N; }
@@ -40,7 +51,7 @@ now_ms() { date +%s%3N; }
 start_server() { # url; sets $server and $ready_ms (no subshell: the pid must stay known)
   local started=$(now_ms)
   POPIA_DATA_DIR="$work/data" POPIA_OUTBOX_BACKOFF=1h RUST_LOG=warn \
-    "$binary" serve --bind "127.0.0.1:$port" --database-url "$1" --smtp-url "smtp://127.0.0.1:9?tls=none" >>"$work/server.log" 2>&1 &
+    "$binary" serve --bind "127.0.0.1:$port" --database-url "$1" --smtp-url "smtp://127.0.0.1:$sink_port?tls=none" >>"$work/server.log" 2>&1 &
   server=$!
   until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.005; done
   ready_ms=$(( $(now_ms) - started ))
@@ -91,7 +102,10 @@ seed() { # backend url from to
   done
   printf '\n' >&2
   if [ "$backend" = postgres ]; then
-    run_sql "$backend" "$url" "SELECT setval('customers_id_seq', (SELECT max(id) FROM customers)); SELECT setval('leads_id_seq', (SELECT max(id) FROM leads)); ANALYZE" >/dev/null
+    run_sql "$backend" "$url" "SELECT setval('customers_id_seq', (SELECT max(id) FROM customers)); SELECT setval('leads_id_seq', (SELECT max(id) FROM leads))" >/dev/null
+    # Sets the hint bits and the visibility map now, so that neither the first reads nor an
+    # autovacuum during the load are measured.
+    run_sql "$backend" "$url" "VACUUM ANALYZE" >/dev/null
   else
     run_sql "$backend" "$url" "ANALYZE;" >/dev/null
   fi
@@ -121,6 +135,7 @@ measure() { # backend url rows label
   local dealer_token=$("$binary" token --role dealer --dealer bench --sub bench --ttl 2h)
   BENCH_ROWS=$rows BENCH_TOKEN=$dealer_token wrk -t2 -c64 -d"${SECONDS_PER_LOAD}s" --latency -s bench/lookup.lua "$base" >"$work/lookup.txt"
   read rps p50 p99 < <(wrk_figures "$work/lookup.txt")
+  lookup_rps=$rps
   record "$backend $rows" "lookup by mobile, 64 connections" "$rps req/s, p50 $p50, p99 $p99"
   local csv
   csv=$(peak_rss_during "$server" curl -s -o "$work/export.csv" -H "Authorization: Bearer $dealer_token" -H 'Accept: text/csv' "$base/v1/dealers/bench/blacklist/emails")
@@ -129,8 +144,26 @@ measure() { # backend url rows label
   if [ "$backend" = postgres ]; then
     local started=$(now_ms)
     psql "$url" -qc "\\copy (SELECT value, added_on FROM blacklist_emails WHERE dealer_id = 'bench' AND removed_on IS NULL ORDER BY added_on, value) TO '$work/copy.csv' CSV HEADER"
-    record "$backend $rows" "psql \\copy of the same rows" "$(( $(now_ms) - started )) ms"
+    copy_ms=$(( $(now_ms) - started ))
+    record "$backend $rows" "psql \\copy of the same rows" "$copy_ms ms"
+    ratio "$backend $rows" "export ÷ psql \\copy" "$ms" "$copy_ms"
   fi
+  # The SDK's download of both lists (what an operator's sync does) beside curl of the same.
+  local operator_token=$("$binary" token --role operator --dealer bench --sub bench --ttl 2h)
+  started=$(now_ms)
+  for list in emails mobiles; do
+    curl -s -o "$work/curl-$list.csv" -H "Authorization: Bearer $operator_token" -H 'Accept: text/csv' "$base/v1/dealers/bench/blacklist/$list"
+  done
+  local curl_ms=$(( $(now_ms) - started ))
+  started=$(now_ms)
+  "$sdk_pull" --url "$base" --dealer bench --token "$operator_token" --out "$work/sdk" >/dev/null 2>&1
+  local sdk_ms=$(( $(now_ms) - started ))
+  record "$backend $rows" "both blacklists: curl / SDK (pull_blacklist)" "$curl_ms ms / $sdk_ms ms"
+  ratio "$backend $rows" "SDK ÷ curl" "$sdk_ms" "$curl_ms"
+}
+
+ratio() { # label what numerator denominator
+  record "$1" "$2" "$(awk -v a="$3" -v b="$4" 'BEGIN { if (b > 0) printf "%.2f ×", a / b; else print "n/a" }')"
 }
 
 for backend in $BACKENDS; do
@@ -167,6 +200,7 @@ for backend in $BACKENDS; do
     pgbench -q -i -s 10 "$PG/popia_pgbench" >/dev/null 2>&1
     tps=$(pgbench -S -c 64 -j 2 -T "$SECONDS_PER_LOAD" "$PG/popia_pgbench" 2>/dev/null | awk '/^tps/ {print $3; exit}')
     record "postgres" "pgbench -S, 64 connections (same server)" "$tps tps"
+    ratio "postgres $ROWS" "lookup ÷ pgbench -S" "$lookup_rps" "$tps"
   fi
 done
 

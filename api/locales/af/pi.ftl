@@ -27,8 +27,8 @@ session-ended = U sessie het verval. Bewys weer u e-posadres of selfoonnommer om
 
 ## Stap 2: die kode
 code-title = Tik u kode in
-code-sent-email = Ons het 'n sessyferkode na { $identifier } gestuur. Dit werk vir 10 minute.
-code-sent-sms = Ons het 'n sessyferkode per SMS na { $identifier } gestuur. Dit werk vir 10 minute.
+code-sent-email = Ons het 'n sessyferkode na { $identifier } gestuur. Dit is 10 minute geldig.
+code-sent-sms = Ons het 'n sessyferkode per SMS na { $identifier } gestuur. Dit is 10 minute geldig.
 code-label = Sessyferkode
 code-hint = Die kode is in die boodskap wat ons gestuur het. U kan dit plak.
 confirm-code = Gaan voort
@@ -61,6 +61,9 @@ wait-hours = { $hours ->
 error-name = Tik 'n naam van 1 tot 100 karakters in.
 error-identifier-blocked = Hierdie e-posadres of selfoonnommer het gevra om nie gekontak te word nie, en kan dus nie by u rekord gevoeg word nie.
 error-changed = U rekord het verander terwyl u dit reggestel het. Hier is dit soos dit nou is: kyk daarna en stoor weer.
+error-cannot-text = Ons kan nie 'n kode per SMS na hierdie nommer stuur nie. Gebruik 'n Suid-Afrikaanse selfoonnommer, of u e-posadres.
+error-gone = Hierdie rekord is intussen teruggetrek, dus is daar niks oor om te verander nie.
+error-refused = Dit kon nie gedoen word met wat gegee is nie. Gaan terug en kyk daarna.
 error-unavailable = Die diens is besig. Probeer oor 'n paar sekondes weer.
 error-generic = Iets het aan ons kant skeefgeloop. Probeer weer; as dit aanhou gebeur, kontak { $dealer }.
 forbidden-title = Hierdie vorm kon nie aanvaar word nie
@@ -72,7 +75,7 @@ not-found-dealer = Daar is nie so 'n handelaar nie. Kyk na die adres wat u gekry
 ## Stap 3: wat gehou word
 records-title = U inligting by { $dealer }
 signed-in-as = U het bewys dat { $identifier } aan u behoort.
-nothing-held = { $dealer } hou geen inligting onder { $identifier } nie. Sy privaatheidspan is meegedeel dat u gevra het, en sal sy ander stelsels nagaan.
+nothing-held = { $dealer } hou geen inligting onder { $identifier } nie. Sy privaatheidspan is in kennis gestel dat u gevra het, en sal sy ander stelsels nagaan.
 blacklisted = U het u toestemming vroeër teruggetrek. { $dealer } hou { $identifier } net op sy moenie-kontak-nie-lys, sodat niemand u weer kontak nie.
 record-heading = Kliëntrekord { $id }
 field-first-name = Voornaam
@@ -85,7 +88,7 @@ field-consent-source = Waar u toestemming vandaan kom
 leads-heading = U navrae
 leads-caption = Navrae in kliëntrekord { $id }
 lead-vehicle = Voertuig
-lead-status = Stand
+lead-status = Status
 lead-salesperson = Verkoopspersoon
 lead-date = Datum
 lead-status-active = Oop
@@ -107,13 +110,13 @@ access-change-feed = rekord van veranderinge
 withdraw-title = Trek u toestemming terug
 withdraw-intro = U kan { $dealer } vra om op te hou om u inligting te verwerk.
 withdraw-link = Trek my toestemming terug
-status-saved = U besonderhede is gestoor, en { $dealer } is meegedeel.
+status-saved = U besonderhede is gestoor, en { $dealer } is in kennis gestel.
 status-unchanged = Niks het verander nie.
 status-identifier-changed = U nuwe kontakbesonderheid is bevestig en gestoor.
 
 ## Stap 4: stel besonderhede reg
 edit-title = Stel u besonderhede reg
-edit-intro = Verander u naam, of of { $dealer } vir u bemarking mag stuur.
+edit-intro = Verander u naam, of kies of { $dealer } vir u bemarking mag stuur.
 consent-market-label = { $dealer } mag vir my bemarking stuur
 save = Stoor
 new-email-title = Verander u e-posadres
@@ -127,7 +130,7 @@ identifier-code-title = Bevestig u nuwe kontakbesonderheid
 ## Stap 5: trek terug
 withdraw-what-happens = As u u toestemming terugtrek:
 withdraw-point-record = word u kliëntrekord ontidentifiseer: u naam, e-posadres en selfoonnommer word daaruit verwyder;
-withdraw-point-leads = word u oop navrae gesluit, en die verkoopspersone wat daaraan werk, word meegedeel;
+withdraw-point-leads = word u oop navrae gesluit, en die verkoopspersone wat daaraan werk, word in kennis gestel;
 withdraw-point-lists = word u e-posadres en selfoonnommer net op { $dealer } se moenie-kontak-nie-lyste gehou, elkeen op sy eie en nie aan u gekoppel nie, sodat niemand u weer kontak nie;
 withdraw-point-final = kan dit nie ongedaan gemaak word nie. U kan later weer 'n kliënt word.
 withdraw-confirm = Trek my toestemming terug
@@ -135,6 +138,7 @@ withdraw-cancel = Hou my inligting
 
 ## Klaar
 done-title = Klaar
-done-withdrawn = U het u toestemming teruggetrek. { $dealer } is meegedeel, en u rekord is ontidentifiseer. U is uitgeteken.
+done-withdrawn = U het u toestemming teruggetrek. { $dealer } is in kennis gestel, en u rekord is ontidentifiseer. U is uitgeteken.
+done-nothing-held = Niks is onder hierdie e-posadres of selfoonnommer gehou nie, dus was daar niks om terug te trek nie. U is uitgeteken.
 done-signed-out = U is uitgeteken.
 done-identifier-moved = U nuwe kontakbesonderheid is bevestig en gestoor. U is uitgeteken: teken met die nuwe een in om u inligting te sien.

@@ -61,6 +61,9 @@ wait-hours = { $hours ->
 error-name = Enter a name of 1 to 100 characters.
 error-identifier-blocked = This email address or mobile number asked not to be contacted, so it cannot be added to your record.
 error-changed = Your record changed while you were correcting it. Here it is as it is now: check it and save again.
+error-cannot-text = We cannot send a code by SMS to this number. Use a South African mobile number, or your email address.
+error-gone = This record was withdrawn meanwhile, so there is nothing left to change.
+error-refused = That could not be done with what was given. Go back and check it.
 error-unavailable = The service is busy. Try again in a few seconds.
 error-generic = Something went wrong on our side. Try again; if it keeps happening, contact { $dealer }.
 forbidden-title = This form could not be accepted
@@ -136,5 +139,6 @@ withdraw-cancel = Keep my information
 ## Done
 done-title = Done
 done-withdrawn = You withdrew your consent. { $dealer } has been told, and your record is de-identified. You are signed out.
+done-nothing-held = Nothing was held under this email address or mobile number, so there was nothing to withdraw. You are signed out.
 done-signed-out = You are signed out.
 done-identifier-moved = Your new contact detail is confirmed and saved. You are signed out: sign in with the new one to see your information.

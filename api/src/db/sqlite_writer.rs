@@ -23,9 +23,23 @@ type Queue = Arc<FairMutex<()>>;
 /// One queue per database file of this process.
 static QUEUES: LazyLock<Mutex<HashMap<String, Queue>>> = LazyLock::new(Default::default);
 
+thread_local! {
+    /// This thread holds a turn: a second write transaction opened inside the first (a bug)
+    /// then fails at once at `BEGIN IMMEDIATE`, as before the queue, instead of waiting on itself.
+    static HOLDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// A writer's turn, held until its transaction has committed or rolled back (`None`: no queue,
 /// or the wait ran past its limit).
-pub struct Turn(#[allow(dead_code)] Option<ArcMutexGuard<RawFairMutex, ()>>);
+pub struct Turn(Option<ArcMutexGuard<RawFairMutex, ()>>);
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if self.0.take().is_some() {
+            HOLDING.with(|holding| holding.set(false));
+        }
+    }
+}
 
 #[derive(QueryableByName)]
 struct MainFile {
@@ -40,7 +54,7 @@ pub fn wait_turn(conn: &mut SqliteConnection, limit: Duration) -> Turn {
         .get_result::<MainFile>(conn)
         .map(|row| row.file)
         .unwrap_or_default();
-    if file.is_empty() {
+    if file.is_empty() || HOLDING.with(|holding| holding.get()) {
         return Turn(None);
     }
     let queue = {
@@ -49,5 +63,9 @@ pub fn wait_turn(conn: &mut SqliteConnection, limit: Duration) -> Turn {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         queues.entry(file).or_default().clone()
     };
-    Turn(queue.try_lock_arc_for(limit))
+    let guard = queue.try_lock_arc_for(limit);
+    if guard.is_some() {
+        HOLDING.with(|holding| holding.set(true));
+    }
+    Turn(guard)
 }

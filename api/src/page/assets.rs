@@ -42,7 +42,8 @@ pub async fn logo(mut visit: Visit) -> HttpResponse {
     {
         Ok(Some((content_type, bytes))) => HttpResponse::Ok()
             .content_type(content_type)
-            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            // A new logo shows within five minutes; meanwhile each page view is not a download.
+            .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
             .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
             .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'"))
             .body(bytes),

@@ -80,7 +80,7 @@ pub fn open<T: DeserializeOwned>(
 }
 
 /// The CSRF token of this browser: the one its cookie holds when that is genuine, else a new
-/// one, which the response must set (`Some`).
+/// one, which the response must set (`true`).
 pub fn csrf_token(hasher: &KeyedHasher, req: &HttpRequest) -> (String, bool) {
     match req.cookie(CSRF) {
         Some(c) if csrf_genuine(hasher, c.value()) => (c.value().to_owned(), false),
@@ -94,8 +94,10 @@ pub fn csrf_token(hasher: &KeyedHasher, req: &HttpRequest) -> (String, bool) {
     }
 }
 
-/// A token is ours when its tag is the keyed hash of its nonce: a cookie planted by a sibling
-/// domain is refused, not merely compared (the signed double-submit pattern).
+/// A token is ours when its tag is the keyed hash of its nonce: a value made up elsewhere is
+/// refused, not merely compared (the signed double-submit pattern). A genuine token fetched by
+/// someone else and planted from a sibling domain would pass this; the Origin check stops that
+/// form.
 fn csrf_genuine(hasher: &KeyedHasher, token: &str) -> bool {
     token
         .split_once('.')

@@ -272,6 +272,17 @@ pub async fn send_code(mut visit: Visit, body: web::Bytes) -> HttpResponse {
                 .insert(header::RETRY_AFTER, retry_after.into());
             answer
         }
+        Err(ApiError::Validation(_)) => {
+            let error = sign_in::cannot_text(&visit, typed.by_mobile);
+            edit_page(
+                &mut visit,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &customer,
+                shown,
+                vec![error],
+                None,
+            )
+        }
         Err(e) => visit.failure(&e),
     }
 }

@@ -66,11 +66,6 @@ impl Words {
         }
     }
 
-    /// The text of `id`.
-    pub fn get(&self, id: &str) -> String {
-        LOCALES.lookup(&self.id, id)
-    }
-
     /// The text of `id` with values put in (`{ $name }` in the file). Numbers go in as numbers,
     /// so that plurals follow the language's rules.
     pub fn text(&self, id: &str, args: &[(&'static str, FluentValue)]) -> String {

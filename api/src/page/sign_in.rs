@@ -38,8 +38,8 @@ impl Pending {
     }
 }
 
-/// A verification lives 10 minutes: so does the cookie that remembers it.
-const PENDING_SECONDS: i64 = 600;
+/// A verification lives as long as its code: so does the cookie that remembers it.
+const PENDING_SECONDS: i64 = pi::CODE_TTL.as_secs() as i64;
 
 /// A query parameter of the page's address.
 pub fn query(visit: &Visit, name: &str) -> Option<String> {
@@ -110,7 +110,35 @@ pub async fn send_code(mut visit: Visit, body: web::Bytes) -> HttpResponse {
                 .insert(header::RETRY_AFTER, retry_after.into());
             answer
         }
+        // A number that parses but that codes may not be texted to (another country).
+        Err(ApiError::Validation(_)) => {
+            let error = cannot_text(&visit, by_mobile);
+            identify_again(
+                &mut visit,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                by_mobile,
+                value,
+                Some(error),
+                None,
+            )
+        }
         Err(e) => visit.failure(&e),
+    }
+}
+
+/// The field error for an identifier the service refused to send a code to: a mobile of a
+/// country codes are not texted to (the only such refusal once the value has parsed).
+pub fn cannot_text(visit: &Visit, by_mobile: bool) -> FieldError {
+    if by_mobile {
+        FieldError {
+            field: "mobile",
+            text: visit.chrome.t("error-cannot-text"),
+        }
+    } else {
+        FieldError {
+            field: "email",
+            text: visit.chrome.t("error-email"),
+        }
     }
 }
 

@@ -154,7 +154,11 @@ impl Visit {
         self.path("")
     }
 
-    pub fn set_cookie(&mut self, cookie: Cookie<'static>) {
+    pub fn set_cookie(&mut self, mut cookie: Cookie<'static>) {
+        // Served over https without a public URL (behind a proxy that says so): still `Secure`.
+        if self.req.connection_info().scheme() == "https" {
+            cookie.set_secure(true);
+        }
         self.cookies.push(cookie);
     }
 
@@ -246,21 +250,24 @@ impl Visit {
     }
 
     /// The form came from a page of ours: its `Origin` (sent by browsers on every POST) is this
-    /// service's public origin. A browser that sends none is held to the CSRF token alone.
+    /// service's public origin (`POPIA_PUBLIC_URL`) or the origin the request was sent to (the
+    /// page served under a dealer's own domain). A browser that sends none is held to the CSRF
+    /// token alone; `null` (a sandboxed or privacy-stripped origin) is refused.
     fn same_origin(&self) -> bool {
         let Some(origin) = self.req.headers().get(header::ORIGIN) else {
             return true;
         };
-        let expected = match &self.settings.origin {
-            Some(origin) => origin.clone(),
-            None => {
-                let info = self.req.connection_info();
-                format!("{}://{}", info.scheme(), info.host())
-            }
+        let Ok(origin) = origin.to_str() else {
+            return false;
         };
-        origin
-            .to_str()
-            .is_ok_and(|o| o.eq_ignore_ascii_case(&expected))
+        let info = self.req.connection_info();
+        let own = format!("{}://{}", info.scheme(), info.host());
+        origin.eq_ignore_ascii_case(&own)
+            || self
+                .settings
+                .origin
+                .as_deref()
+                .is_some_and(|public| origin.eq_ignore_ascii_case(public))
     }
 
     fn finish(&mut self, answer: &mut actix_web::HttpResponseBuilder) {
@@ -365,6 +372,19 @@ fn failure(chrome: &Chrome, error: &ApiError) -> HttpResponse {
             "not-found-title",
             "not-found-text",
         ),
+        // The record was withdrawn meanwhile (another tab, staff).
+        ApiError::Gone(_) => message(
+            chrome,
+            StatusCode::GONE,
+            "error-summary-title",
+            "error-gone",
+        ),
+        ApiError::Validation(_) | ApiError::Conflict(_) => message(
+            chrome,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "error-summary-title",
+            "error-refused",
+        ),
         other => {
             if let ApiError::Internal(cause) = other {
                 tracing::error!(error = %crate::observability::redact_error(cause), "internal error on the /pi page");
@@ -397,10 +417,31 @@ fn language_links(req: &HttpRequest, current: &str) -> Vec<LanguageLink> {
             LanguageLink {
                 code,
                 name,
-                href: format!("{}?{query}", req.path()),
+                href: format!("{}?{query}", page_of(req)),
             }
         })
         .collect()
+}
+
+/// The GET page a request shows: itself, or for a form post shown again (an error), the page
+/// the form was on, so that the language switch never leads to a path that only takes POST.
+fn page_of(req: &HttpRequest) -> String {
+    let path = req.path();
+    if req.method() == actix_web::http::Method::GET {
+        return path.to_owned();
+    }
+    let (base, last) = path.rsplit_once('/').unwrap_or((path, ""));
+    match last {
+        "confirm" | "resend" => base.to_owned(),
+        "identifier" => format!("{base}/edit"),
+        // The first step's form posts to `/code`.
+        "code" => base.to_owned(),
+        "sign-out" => format!("{base}/done"),
+        "withdraw" => path.to_owned(),
+        // `/records/{id}`: the edit form.
+        _ if base.ends_with("/records") => format!("{path}/edit"),
+        _ => path.to_owned(),
+    }
 }
 
 /// Any path under `/pi/{dealer}` that is not a step: the page's own 404, in HTML.

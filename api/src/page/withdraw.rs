@@ -44,9 +44,16 @@ pub async fn withdraw(mut visit: Visit, body: web::Bytes) -> HttpResponse {
         .await
     };
     match done {
-        Ok(_) => {
+        Ok(done) => {
             forget_session(&mut visit);
-            let to = visit.path("/done?what=withdrawn");
+            // Only a do-not-contact entry was held (the person withdrew before): say so rather
+            // than claim a record was de-identified.
+            let what = if done.customer_ids.is_empty() {
+                "nothing-held"
+            } else {
+                "withdrawn"
+            };
+            let to = visit.path(&format!("/done?what={what}"));
             visit.redirect(&to)
         }
         Err(e) => visit.failure(&e),
@@ -77,6 +84,7 @@ pub async fn done(mut visit: Visit) -> HttpResponse {
     let text = match query(&visit, "what").as_deref() {
         Some("withdrawn") => "done-withdrawn",
         Some("identifier-moved") => "done-identifier-moved",
+        Some("nothing-held") => "done-nothing-held",
         _ => "done-signed-out",
     };
     visit.chrome.signed_in = false;

@@ -2,14 +2,14 @@
 //! makes, guarded by the record's ETag), or prove a new email or mobile with a code sent to it
 //! (as `…/identifier-changes` does).
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
 use super::sign_in::{
     self, code_again, code_refused, pending, remember, typed_code, TypedIdentifier,
 };
 use super::views::{EditPage, FieldError, RenderPage};
-use super::visit::{Form, Visit};
+use super::visit::{with_retry_after, Form, Visit};
 use crate::db::customers::CustomerRow;
 use crate::domain::events::Origin;
 use crate::domain::PersonName;
@@ -256,10 +256,8 @@ pub async fn send_code(mut visit: Visit, body: web::Bytes) -> HttpResponse {
             visit.redirect(&to)
         }
         Err(ApiError::TooManyRequests { retry_after, .. }) => {
-            let wait = visit
-                .chrome
-                .t1("error-too-many", "wait", visit.chrome.t.wait(retry_after));
-            let mut answer = edit_page(
+            let wait = visit.chrome.wait_text("error-too-many", retry_after);
+            let answer = edit_page(
                 &mut visit,
                 StatusCode::TOO_MANY_REQUESTS,
                 &customer,
@@ -267,10 +265,7 @@ pub async fn send_code(mut visit: Visit, body: web::Bytes) -> HttpResponse {
                 Vec::new(),
                 Some(wait),
             );
-            answer
-                .headers_mut()
-                .insert(header::RETRY_AFTER, retry_after.into());
-            answer
+            with_retry_after(answer, retry_after)
         }
         Err(ApiError::Validation(_)) => {
             let error = sign_in::cannot_text(&visit, typed.by_mobile);

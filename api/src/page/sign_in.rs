@@ -2,13 +2,13 @@
 //! code is checked by the same service functions as the JSON API's verifications, with the
 //! same limits; a 429 shows its wait.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::cookies::{self, PENDING, SESSION};
 use super::views::{CodePage, FieldError, IdentifyPage, RenderPage};
-use super::visit::{Form, Visit};
+use super::visit::{with_retry_after, Form, Visit};
 use crate::domain::Identifier;
 use crate::error::ApiError;
 use crate::http::blocking;
@@ -94,10 +94,8 @@ pub async fn send_code(mut visit: Visit, body: web::Bytes) -> HttpResponse {
             visit.redirect(&to)
         }
         Err(ApiError::TooManyRequests { retry_after, .. }) => {
-            let wait = visit
-                .chrome
-                .t1("error-too-many", "wait", visit.chrome.t.wait(retry_after));
-            let mut answer = identify_again(
+            let wait = visit.chrome.wait_text("error-too-many", retry_after);
+            let answer = identify_again(
                 &mut visit,
                 StatusCode::TOO_MANY_REQUESTS,
                 by_mobile,
@@ -105,10 +103,7 @@ pub async fn send_code(mut visit: Visit, body: web::Bytes) -> HttpResponse {
                 None,
                 Some(wait),
             );
-            answer
-                .headers_mut()
-                .insert(header::RETRY_AFTER, retry_after.into());
-            answer
+            with_retry_after(answer, retry_after)
         }
         // A number that parses but that codes may not be texted to (another country).
         Err(ApiError::Validation(_)) => {
@@ -320,10 +315,8 @@ pub async fn resend(mut visit: Visit, body: web::Bytes) -> HttpResponse {
             visit.redirect(&to)
         }
         Err(ApiError::TooManyRequests { retry_after, .. }) => {
-            let wait = visit
-                .chrome
-                .t1("error-too-many", "wait", visit.chrome.t.wait(retry_after));
-            let mut answer = code_again(
+            let wait = visit.chrome.wait_text("error-too-many", retry_after);
+            let answer = code_again(
                 &mut visit,
                 StatusCode::TOO_MANY_REQUESTS,
                 &pending,
@@ -331,10 +324,7 @@ pub async fn resend(mut visit: Visit, body: web::Bytes) -> HttpResponse {
                 Some(wait),
                 None,
             );
-            answer
-                .headers_mut()
-                .insert(header::RETRY_AFTER, retry_after.into());
-            answer
+            with_retry_after(answer, retry_after)
         }
         Err(e) => visit.failure(&e),
     }
@@ -436,10 +426,8 @@ pub fn code_refused(visit: &mut Visit, pending: &Pending, error: &ApiError) -> H
             code_again(visit, StatusCode::GONE, pending, None, Some(text), None)
         }
         ApiError::TooManyRequests { retry_after, .. } => {
-            let wait = visit
-                .chrome
-                .t1("error-locked", "wait", visit.chrome.t.wait(*retry_after));
-            let mut answer = code_again(
+            let wait = visit.chrome.wait_text("error-locked", *retry_after);
+            let answer = code_again(
                 visit,
                 StatusCode::TOO_MANY_REQUESTS,
                 pending,
@@ -447,10 +435,7 @@ pub fn code_refused(visit: &mut Visit, pending: &Pending, error: &ApiError) -> H
                 Some(wait),
                 None,
             );
-            answer
-                .headers_mut()
-                .insert(header::RETRY_AFTER, (*retry_after).into());
-            answer
+            with_retry_after(answer, *retry_after)
         }
         ApiError::Conflict(_) => {
             let text = visit.chrome.t("error-identifier-blocked");

@@ -70,6 +70,11 @@ impl Chrome {
     pub fn path(&self, rest: &str) -> String {
         format!("/pi/{}{rest}", self.dealer)
     }
+
+    /// A limit's message with its wait in words (`Try again in 15 minutes.`).
+    pub fn wait_text(&self, id: &str, retry_after: u64) -> String {
+        self.t1(id, "wait", self.t.wait(retry_after))
+    }
 }
 
 /// A field's error, tied to its input by id (`{field}-error`).

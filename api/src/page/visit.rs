@@ -296,6 +296,14 @@ impl Visit {
     }
 }
 
+/// A page answering a limit (429) with the `Retry-After` the API would send.
+pub fn with_retry_after(mut answer: HttpResponse, seconds: u64) -> HttpResponse {
+    answer
+        .headers_mut()
+        .insert(header::RETRY_AFTER, seconds.into());
+    answer
+}
+
 /// A posted form's fields.
 pub struct Form(Vec<(String, String)>);
 

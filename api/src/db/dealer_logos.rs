@@ -41,9 +41,3 @@ pub fn find(conn: &mut DbConnection, dealer: &str) -> QueryResult<Option<(String
         .first(conn)
         .optional()
 }
-
-/// Whether the dealer has a stored logo (without reading its bytes).
-pub fn exists(conn: &mut DbConnection, dealer: &str) -> QueryResult<bool> {
-    use diesel::dsl::{exists, select};
-    select(exists(logos::table.find(dealer))).get_result(conn)
-}

@@ -38,11 +38,7 @@ impl Words {
     /// `?lang=` first (the switch), then the remembered choice, then `Accept-Language`, then
     /// English.
     pub fn for_request(req: &HttpRequest) -> Words {
-        let from_query = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
-            .unwrap_or_default()
-            .into_iter()
-            .find(|(k, _)| k == "lang")
-            .and_then(|(_, v)| supported(&v));
+        let from_query = super::visit::query_param(req, "lang").and_then(|code| supported(&code));
         if let Some(code) = from_query {
             return Words::new(code, true);
         }

@@ -4,7 +4,6 @@
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 
-use super::sign_in::query;
 use super::views::{Chrome, LeadView, RecordView, RecordsPage, RenderPage, ThirdPartyView};
 use super::visit::Visit;
 use crate::db::customers::CustomerRow;
@@ -35,7 +34,7 @@ pub async fn records(mut visit: Visit) -> HttpResponse {
         Ok(found) => found,
         Err(e) => return visit.failure(&e),
     };
-    let status = query(&visit, "done").and_then(|done| {
+    let status = visit.query("done").and_then(|done| {
         let id = match done.as_str() {
             "saved" => "status-saved",
             "unchanged" => "status-unchanged",

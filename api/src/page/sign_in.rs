@@ -41,19 +41,12 @@ impl Pending {
 /// A verification lives as long as its code: so does the cookie that remembers it.
 const PENDING_SECONDS: i64 = pi::CODE_TTL.as_secs() as i64;
 
-/// A query parameter of the page's address.
-pub fn query(visit: &Visit, name: &str) -> Option<String> {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(visit.req.query_string())
-        .unwrap_or_default()
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-}
-
 /// Step 1: which email or mobile (`?by=mobile` for a mobile).
 pub async fn identify(mut visit: Visit) -> HttpResponse {
-    let by_mobile = query(&visit, "by").as_deref() == Some("mobile");
-    let notice = query(&visit, "ended").map(|_| visit.chrome.t("session-ended"));
+    let by_mobile = visit.query("by").as_deref() == Some("mobile");
+    let notice = visit
+        .query("ended")
+        .map(|_| visit.chrome.t("session-ended"));
     let page = IdentifyPage {
         chrome: &visit.chrome,
         by_mobile,
@@ -242,7 +235,7 @@ pub async fn code(mut visit: Visit) -> HttpResponse {
         let to = visit.path("");
         return visit.redirect(&to);
     };
-    let notice = query(&visit, "resent").map(|_| visit.chrome.t("code-resent"));
+    let notice = visit.query("resent").map(|_| visit.chrome.t("code-resent"));
     code_again(&mut visit, StatusCode::OK, &pending, None, None, notice)
 }
 

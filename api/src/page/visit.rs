@@ -144,6 +144,11 @@ impl Visit {
         })
     }
 
+    /// A parameter of the page's address (`?by=mobile`).
+    pub fn query(&self, name: &str) -> Option<String> {
+        query_param(&self.req, name)
+    }
+
     /// `/pi/{dealer}` followed by `rest`.
     pub fn path(&self, rest: &str) -> String {
         format!("/pi/{}{rest}", self.dealer.as_str())
@@ -294,6 +299,15 @@ impl Visit {
             answer.cookie(cookie);
         }
     }
+}
+
+/// A parameter of a request's address.
+pub fn query_param(req: &HttpRequest, name: &str) -> Option<String> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+        .unwrap_or_default()
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
 }
 
 /// A page answering a limit (429) with the `Retry-After` the API would send.

@@ -5,7 +5,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
 use super::cookies::{PENDING, SESSION};
-use super::sign_in::query;
 use super::views::{RenderPage, WithdrawPage};
 use super::visit::Visit;
 use crate::http::blocking;
@@ -81,7 +80,7 @@ fn forget_session(visit: &mut Visit) {
 
 /// The last page: withdrawn, signed out, or a new email or mobile to sign in with.
 pub async fn done(mut visit: Visit) -> HttpResponse {
-    let text = match query(&visit, "what").as_deref() {
+    let text = match visit.query("what").as_deref() {
         Some("withdrawn") => "done-withdrawn",
         Some("identifier-moved") => "done-identifier-moved",
         Some("nothing-held") => "done-nothing-held",

@@ -179,12 +179,13 @@ pub struct PageBranding {
 /// The dealer's branding for the hosted /pi page, or 404 `dealer`.
 pub fn page_branding(conn: &mut DbConnection, id: &DealerId) -> Result<PageBranding, ApiError> {
     let row = get(conn, id)?;
-    let has_logo = dealer_logos::exists(conn, id.as_str())?;
     Ok(PageBranding {
         website_origin: website_origin(&row.website),
         name: row.display_name.unwrap_or(row.name),
         primary_colour: row.primary_colour,
-        has_logo,
+        // `logo_url` is set exactly when a fetched logo is stored (`BrandingChange`): no second
+        // query on every page view.
+        has_logo: row.logo_url.is_some(),
     })
 }
 

@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -161,19 +161,18 @@ impl Browser {
                 axe_source: axe_source.clone(),
                 profiles: Vec::new(),
             };
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                if let Ok(Some(_)) = browser.child.try_wait() {
-                    break;
-                }
-                if status(port).is_some_and(|body| body["value"]["ready"] == true) {
-                    return browser;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "chromedriver on port {port} did not answer /status within 20 s"
-                );
-                tokio::time::sleep(Duration::from_millis(25)).await;
+            // Ready, or exited (the port was taken): whichever comes first within 20 s.
+            let ready = super::poll_until(Duration::from_secs(20), || {
+                let exited = matches!(browser.child.try_wait(), Ok(Some(_)));
+                let ready =
+                    !exited && status(port).is_some_and(|body| body["value"]["ready"] == true);
+                async move { (exited || ready, (exited, ready)) }
+            })
+            .await;
+            match ready {
+                (_, true) => return browser,
+                (true, _) => continue,
+                _ => panic!("chromedriver on port {port} did not answer /status within 20 s"),
             }
         }
         panic!("chromedriver exited five times at start (ports taken?)");

@@ -21,6 +21,9 @@ mod seed;
 #[allow(dead_code, unused_imports)]
 #[path = "../../api/support/tokens.rs"]
 mod tokens;
+#[allow(dead_code, unused_imports)]
+#[path = "../../api/support/wait.rs"]
+mod wait;
 
 mod driver;
 mod page;
@@ -37,6 +40,8 @@ pub use page::*;
 pub use seed::*;
 #[allow(unused_imports)]
 pub use tokens::*;
+#[allow(unused_imports)]
+pub use wait::*;
 
 use std::ops::Deref;
 use std::sync::Arc;

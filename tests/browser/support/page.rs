@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, Locator};
@@ -13,41 +13,28 @@ use super::driver::{set_size, target_dir, Size};
 
 /// How long a condition is waited for before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(20);
-/// How often it is looked at again.
-const POLL: Duration = Duration::from_millis(50);
-
 /// Looks at `check` until it returns `Some`; panics, naming `what`, after [`PATIENCE`].
-pub async fn until<T, F>(what: &str, mut check: impl FnMut() -> F) -> T
+pub async fn until<T, F>(what: &str, check: impl FnMut() -> F) -> T
 where
     F: Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        if Instant::now() > deadline {
-            panic!("timed out waiting for {what}");
-        }
-        tokio::time::sleep(POLL).await;
-    }
+    super::eventually(PATIENCE, what, check).await
 }
 
 /// The first element matching `css`, once there is one; on timeout the panic says which page
 /// the browser was on and what it showed (and screenshots it to `target/screenshots/FAILED-…`).
 pub async fn wait_for(client: &Client, css: &str) -> Element {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Ok(found) = client.find(Locator::Css(css)).await {
-            return found;
-        }
-        if Instant::now() > deadline {
-            panic!(
-                "timed out waiting for an element {css}\n{}",
-                seen(client).await
-            );
-        }
-        tokio::time::sleep(POLL).await;
+    let found = super::poll_until(PATIENCE, || async {
+        let found = client.find(Locator::Css(css)).await.ok();
+        (found.is_some(), found)
+    })
+    .await;
+    match found {
+        Some(element) => element,
+        None => panic!(
+            "timed out waiting for an element {css}\n{}",
+            seen(client).await
+        ),
     }
 }
 

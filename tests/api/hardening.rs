@@ -334,10 +334,12 @@ async fn anonymous_code_requests_do_not_wait_on_the_dealers_lock() {
     use diesel::Connection;
     let mut holder = diesel::PgConnection::establish(&app.database_url).unwrap();
     diesel::sql_query("BEGIN").execute(&mut holder).unwrap();
-    // What every staff write of the dealer takes first.
-    diesel::sql_query("SELECT id FROM dealers WHERE id = 'abc-motors' FOR NO KEY UPDATE")
-        .execute(&mut holder)
-        .unwrap();
+    // What every staff write of the dealer takes first (db::backend::lock_dealer), held alone.
+    diesel::sql_query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('dealer:' || 'abc-motors', 0))",
+    )
+    .execute(&mut holder)
+    .unwrap();
     let started = tokio::time::timeout(
         Duration::from_secs(5),
         start_verification(&app, json!({"email": "fred@sea.com"})),

@@ -35,9 +35,12 @@ fn hold_the_write_lock(url: &str) -> mpsc::Sender<()> {
         if url.starts_with("postgres") {
             let mut conn = diesel::PgConnection::establish(&url).unwrap();
             diesel::sql_query("BEGIN").execute(&mut conn).unwrap();
-            diesel::sql_query("SELECT id FROM dealers WHERE id = 'abc-motors' FOR NO KEY UPDATE")
-                .execute(&mut conn)
-                .unwrap();
+            // The dealer's write lock, as the service takes it (db::backend::lock_dealer).
+            diesel::sql_query(
+                "SELECT pg_advisory_xact_lock(hashtextextended('dealer:' || 'abc-motors', 0))",
+            )
+            .execute(&mut conn)
+            .unwrap();
             held.send(()).unwrap();
             let _ = released.recv();
             diesel::sql_query("ROLLBACK").execute(&mut conn).unwrap();

@@ -251,16 +251,78 @@ where
     }
 }
 
-/// Serialises the writers of one dealer's change feed on PostgreSQL, so that event ids commit
-/// in order and a follower reading "after id N" never skips an event committed late with a
-/// smaller id. SQLite already serialises every writer (`BEGIN IMMEDIATE`).
-pub fn lock_dealer_feed(conn: &mut DbConnection, dealer_id: &str) -> QueryResult<()> {
-    if let DbConnection::Pg(pg) = conn {
-        diesel::sql_query("SELECT id FROM dealers WHERE id = $1 FOR NO KEY UPDATE")
-            .bind::<Text, _>(dealer_id)
+/// How an action holds its dealer's write lock on PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DealerLock {
+    /// Alone: no other action of the dealer runs beside it. What every action takes unless it
+    /// can prove it races nothing but its own kind.
+    Exclusive,
+    /// Beside other shared holders only (withdrawals), which lock the rows they change.
+    Shared,
+}
+
+/// Takes the dealer's write lock for the rest of the transaction (a transaction-level advisory
+/// lock, so waiting holders queue in memory rather than on the dealer's row). SQLite already
+/// serialises every writer (`BEGIN IMMEDIATE`).
+pub fn lock_dealer(conn: &mut DbConnection, dealer_id: &str, mode: DealerLock) -> QueryResult<()> {
+    match conn {
+        DbConnection::Pg(pg) => lock_dealer_pg(pg, dealer_id, mode),
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}
+
+fn lock_dealer_pg(pg: &mut PgConnection, dealer_id: &str, mode: DealerLock) -> QueryResult<()> {
+    let function = match mode {
+        DealerLock::Exclusive => "pg_advisory_xact_lock",
+        DealerLock::Shared => "pg_advisory_xact_lock_shared",
+    };
+    diesel::sql_query(format!(
+        "SELECT {function}(hashtextextended('dealer:' || $1, 0))"
+    ))
+    .bind::<Text, _>(dealer_id)
+    .execute(pg)?;
+    Ok(())
+}
+
+/// Locks the customer rows `ids` until the transaction ends, in id order (two withdrawals of
+/// overlapping records wait for each other instead of deadlocking). PostgreSQL; SQLite has one
+/// writer.
+pub fn lock_customers(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<()> {
+    use diesel::sql_types::{Array, BigInt};
+    if let (DbConnection::Pg(pg), false) = (conn, ids.is_empty()) {
+        diesel::sql_query("SELECT id FROM customers WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind::<Array<BigInt>, _>(ids)
             .execute(pg)?;
     }
     Ok(())
+}
+
+/// The transaction id below which the change feed is settled (PostgreSQL): every transaction
+/// of this database with a smaller id has ended, so no event can later commit before an event
+/// of a smaller id that a reader was shown. Read in its own statement, before the feed query,
+/// whose later snapshot then sees all of them. Only this database's transactions count (from
+/// `pg_stat_activity`): a long transaction in another database of the cluster does not hold
+/// the feed back. None on SQLite, which commits one writer at a time, in id order.
+pub fn settled_below(conn: &mut DbConnection) -> QueryResult<Option<i64>> {
+    #[derive(diesel::QueryableByName)]
+    struct Bound {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        bound: i64,
+    }
+    let DbConnection::Pg(pg) = conn else {
+        return Ok(None);
+    };
+    // `backend_xid` is a 32-bit xid; the snapshot's are 64-bit (epoch and xid).
+    let bound = diesel::sql_query(
+        "SELECT COALESCE(\
+           (SELECT min(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) AS x \
+             WHERE x::text::bigint % 4294967296 IN \
+               (SELECT backend_xid::text::bigint FROM pg_stat_activity \
+                 WHERE datname = current_database() AND backend_xid IS NOT NULL)), \
+           pg_snapshot_xmax(pg_current_snapshot())::text::bigint) AS bound",
+    )
+    .get_result::<Bound>(pg)?;
+    Ok(Some(bound.bound))
 }
 
 /// Serialises the transactions that name `key` (one identifier's sends, one verification's
@@ -347,8 +409,8 @@ where
 /// their own and in value order, so that they no longer share a transaction id (`xmin`) with the
 /// other list's rows or the customer rows written beside them, and their physical order (`ctid`)
 /// follows the value rather than the time of insertion. Every column is written back as it was.
-/// It first takes the write lock of every dealer concerned, in id order (other writers take one
-/// each, so none deadlocks): a withdrawal or removal whose UPDATE met a row the rewrite had just
+/// It first takes the exclusive write lock of every dealer concerned, in id order (other writers
+/// take one each, so none deadlocks): a withdrawal or removal whose UPDATE met a row the rewrite had just
 /// deleted would otherwise skip it and be lost. A dealer whose first row of the window commits
 /// after the locks are taken is left for the next pass. SQLite keeps these `WITHOUT ROWID` tables
 /// in key order and no transaction id in its rows: nothing to do. Returns the rows rewritten.
@@ -371,7 +433,7 @@ pub fn rewrite_blacklist(
         let dealers: Vec<String> = diesel::sql_query(format!(
             "SELECT d.id FROM dealers d WHERE EXISTS \
              (SELECT 1 FROM {table} b WHERE b.dealer_id = d.id AND b.changed_on >= $1) \
-             ORDER BY d.id FOR NO KEY UPDATE OF d"
+             ORDER BY d.id"
         ))
         .bind::<Date, _>(since)
         .load::<Locked>(pg)?
@@ -380,6 +442,9 @@ pub fn rewrite_blacklist(
         .collect();
         if dealers.is_empty() {
             return Ok(0);
+        }
+        for dealer in &dealers {
+            lock_dealer_pg(pg, dealer, DealerLock::Exclusive)?;
         }
         diesel::sql_query(format!(
             "WITH gone AS (DELETE FROM {table} WHERE dealer_id = ANY($1) AND changed_on >= $2 \

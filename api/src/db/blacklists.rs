@@ -87,41 +87,30 @@ macro_rules! blacklist {
                 Ok(found)
             }
 
-            /// Puts `value` on the list (again, if it had left it). Callers hold the dealer's
-            /// write lock, so the check and the write cannot race.
+            /// Puts `value` on the list (again, if it had left it; an entry on it now is left
+            /// as it is). One statement, so two withdrawals adding the same value at once (on
+            /// PostgreSQL they run in parallel) cannot both insert it.
             pub fn add(
                 conn: &mut DbConnection,
                 dealer: &str,
                 value: &str,
                 day: NaiveDate,
             ) -> QueryResult<()> {
-                let existing: Option<Option<NaiveDate>> = list::table
-                    .find((dealer, value))
-                    .select(list::removed_on)
-                    .first(conn)
-                    .optional()?;
-                match existing {
-                    None => {
-                        diesel::insert_into(list::table)
-                            .values((
-                                list::dealer_id.eq(dealer),
-                                list::value.eq(value),
-                                list::added_on.eq(day),
-                                list::changed_on.eq(day),
-                            ))
-                            .execute(conn)?;
-                    }
-                    Some(Some(_)) => {
-                        diesel::update(list::table.find((dealer, value)))
-                            .set((
-                                list::added_on.eq(day),
-                                list::removed_on.eq(None::<NaiveDate>),
-                                list::changed_on.eq(day),
-                            ))
-                            .execute(conn)?;
-                    }
-                    Some(None) => {}
-                }
+                // Written out: diesel's upsert builder does not reach a connection that may be
+                // either backend, and both speak this SQL.
+                diesel::sql_query(concat!(
+                    "INSERT INTO ",
+                    stringify!($table),
+                    " (dealer_id, value, added_on, changed_on) VALUES ($1, $2, $3, $3) \
+                     ON CONFLICT (dealer_id, value) DO UPDATE SET added_on = excluded.added_on, \
+                     removed_on = NULL, changed_on = excluded.changed_on WHERE ",
+                    stringify!($table),
+                    ".removed_on IS NOT NULL"
+                ))
+                .bind::<Text, _>(dealer)
+                .bind::<Text, _>(value)
+                .bind::<Date, _>(day)
+                .execute(conn)?;
                 Ok(())
             }
 

@@ -22,6 +22,36 @@ pub struct EventRow {
     /// JSON array of lead ids.
     pub lead_ids: Option<String>,
     pub occurred_at: NaiveDateTime,
+    /// Orders the feed with `id`: see [`FeedPosition`].
+    pub xact_id: i64,
+}
+
+impl EventRow {
+    /// Where a follower that applied this event resumes.
+    pub fn position(&self) -> FeedPosition {
+        FeedPosition {
+            xact_id: self.xact_id,
+            id: self.id,
+        }
+    }
+}
+
+/// A place in the feed. Events are read in (transaction, id) order: on PostgreSQL the
+/// transactions of one dealer commit in parallel, and a reader sees only the events of
+/// transactions older than every one still running, so nothing can later appear before a
+/// position already read. On SQLite `xact_id` is 0 and the order is the id's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedPosition {
+    pub xact_id: i64,
+    pub id: i64,
+}
+
+/// Where a feed read starts: a position, or (from a cursor issued before positions carried the
+/// transaction) the id of the last event read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedAfter {
+    Position(FeedPosition),
+    Event(i64),
 }
 
 #[derive(Insertable)]
@@ -38,8 +68,7 @@ struct NewEventRow<'a> {
     occurred_at: NaiveDateTime,
 }
 
-/// Records an event in the caller's transaction, which must be a `db::dealer_transaction`
-/// (it holds the dealer's lock, so events commit in id order).
+/// Records an event in the caller's transaction (the database fills in `xact_id`).
 pub fn record(
     conn: &mut DbConnection,
     dealer: &str,
@@ -63,25 +92,60 @@ pub fn record(
         .get_result(conn)
 }
 
-/// A keyset page of the dealer's feed, oldest first; `customer` narrows it to one customer.
+/// A keyset page of the dealer's feed after `after`, in feed order; `customer` narrows it to
+/// one customer. Only events no running transaction can precede are read (PostgreSQL).
 pub fn list(
     conn: &mut DbConnection,
     dealer: &str,
     customer: Option<i64>,
-    after: i64,
+    after: FeedPosition,
     limit: i64,
 ) -> QueryResult<Page<EventRow>> {
+    use diesel::sql_types::{BigInt, Bool};
+    let settled_below = super::backend::settled_below(conn)?;
     let mut query = change_events::table
         .filter(change_events::dealer_id.eq(dealer))
-        .filter(change_events::id.gt(after))
+        .filter(
+            diesel::dsl::sql::<Bool>("(xact_id, id) > (")
+                .bind::<BigInt, _>(after.xact_id)
+                .sql(", ")
+                .bind::<BigInt, _>(after.id)
+                .sql(")"),
+        )
         .select(EventRow::as_select())
-        .order(change_events::id.asc())
+        .order((change_events::xact_id.asc(), change_events::id.asc()))
         .limit(limit + 1)
         .into_boxed();
     if let Some(customer) = customer {
         query = query.filter(change_events::customer_id.eq(customer));
     }
+    if let Some(bound) = settled_below {
+        query = query.filter(change_events::xact_id.lt(bound));
+    }
     Ok(Page::from_overfetch(query.load(conn)?, limit))
+}
+
+/// The position `after` names: an event id is looked up (`(0, id)` when the dealer has no such
+/// event, which reads on from the id as before).
+pub fn position(
+    conn: &mut DbConnection,
+    dealer: &str,
+    after: FeedAfter,
+) -> QueryResult<FeedPosition> {
+    let id = match after {
+        FeedAfter::Position(position) => return Ok(position),
+        FeedAfter::Event(id) => id,
+    };
+    let xact_id = change_events::table
+        .filter(change_events::dealer_id.eq(dealer))
+        .filter(change_events::id.eq(id))
+        .select(change_events::xact_id)
+        .first(conn)
+        .optional()?;
+    Ok(FeedPosition {
+        xact_id: xact_id.unwrap_or(0),
+        id,
+    })
 }
 
 /// Serialises an event's parts: plain vectors of strings and numbers, which cannot fail.
@@ -166,9 +230,14 @@ pub fn redact_masked_lookups(
     redact(conn, &naming)
 }
 
+/// Rewrites the rows in id order: two withdrawals redacting the same rows lock them in the same
+/// order, so neither waits on the other in a cycle.
 fn redact(conn: &mut DbConnection, rows: &[(i64, String)]) -> QueryResult<usize> {
+    let mut rows = rows.to_vec();
+    rows.sort_by_key(|(id, _)| *id);
+    rows.dedup_by_key(|(id, _)| *id);
     let redact = |value: Option<String>| value.map(|_| REDACTED.to_owned());
-    for (id, changes) in rows {
+    for (id, changes) in &rows {
         let changes: Vec<FieldChange> = serde_json::from_str(changes).unwrap_or_default();
         let redacted: Vec<FieldChange> = changes
             .into_iter()

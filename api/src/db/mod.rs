@@ -65,10 +65,10 @@ pub fn migrate(pool: &Pool) -> anyhow::Result<()> {
     backend::run_migrations(&mut conn).map_err(|e| anyhow::anyhow!("migrations failed: {e}"))
 }
 
-/// Runs `f` in a write transaction that first takes the dealer's write lock (on PostgreSQL;
-/// SQLite has one writer anyway). Every action that changes a dealer's data goes through here:
-/// its reads and writes cannot interleave with another action's on the same dealer (an
-/// amendment racing a withdrawal), and its change events commit in id order.
+/// Runs `f` in a write transaction that first takes the dealer's write lock alone (on
+/// PostgreSQL; SQLite has one writer anyway). Every action that changes a dealer's data goes
+/// through here, but withdrawals ([`dealer_shared_transaction`]): its reads and writes cannot
+/// interleave with another action's on the same dealer (an amendment racing a withdrawal).
 pub fn dealer_transaction<T, E>(
     conn: &mut DbConnection,
     dealer: &str,
@@ -78,7 +78,26 @@ where
     E: From<diesel::result::Error>,
 {
     write_transaction(conn, |conn| {
-        backend::lock_dealer_feed(conn, dealer)?;
+        backend::lock_dealer(conn, dealer, backend::DealerLock::Exclusive)?;
+        f(conn)
+    })
+}
+
+/// Like [`dealer_transaction`], but beside other shared holders: for withdrawals, which only
+/// take away (de-identify, close, redact, blacklist) and lock the customer rows they change
+/// ([`backend::lock_customers`]), so one dealer's withdrawals run in parallel while every other
+/// action still runs alone. The change feed stays gap-free for followers without the
+/// serialisation ([`events::FeedPosition`]).
+pub fn dealer_shared_transaction<T, E>(
+    conn: &mut DbConnection,
+    dealer: &str,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    write_transaction(conn, |conn| {
+        backend::lock_dealer(conn, dealer, backend::DealerLock::Shared)?;
         f(conn)
     })
 }

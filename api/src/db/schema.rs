@@ -70,6 +70,8 @@ diesel::table! {
         changes -> Text,
         lead_ids -> Nullable<Text>,
         occurred_at -> Timestamp,
+        /// The writing transaction's id on PostgreSQL (commit-order reads); 0 on SQLite.
+        xact_id -> BigInt,
     }
 }
 

@@ -127,20 +127,15 @@ pub fn spend_subject(
     sub_key: &str,
     expires_at: NaiveDateTime,
 ) -> QueryResult<()> {
-    let inserted = diesel::insert_into(spent_subjects::table)
-        .values((
-            spent_subjects::sub_key.eq(sub_key),
-            spent_subjects::expires_at.eq(expires_at),
-        ))
-        .execute(conn);
-    match inserted {
-        // Spent already (a retried withdrawal): nothing more to record.
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Ok(()),
-        other => other.map(|_| ()),
-    }
+    // Spent already (a retried or concurrent withdrawal): nothing more to record. DO NOTHING
+    // rather than catching the violation, which would abort a PostgreSQL transaction.
+    diesel::sql_query(
+        "INSERT INTO spent_subjects (sub_key, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind::<diesel::sql_types::Text, _>(sub_key)
+    .bind::<diesel::sql_types::Timestamp, _>(expires_at)
+    .execute(conn)?;
+    Ok(())
 }
 
 pub fn subject_spent(conn: &mut DbConnection, sub_key: &str) -> QueryResult<bool> {

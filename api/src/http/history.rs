@@ -42,7 +42,7 @@ impl From<EventRow> for ChangeEvent {
     fn from(row: EventRow) -> Self {
         ChangeEvent {
             id: row.id,
-            cursor: pagination::encode_cursor(row.id),
+            cursor: pagination::encode_feed_cursor(row.position()),
             customer_id: row.customer_id,
             // Only this service writes the table, always with a known kind.
             kind: EventKind::from_stored(&row.kind).unwrap_or(EventKind::CustomerAmended),
@@ -89,15 +89,13 @@ pub async fn dealer_history(
     query: ValidQuery<HistoryQuery>,
 ) -> Result<web::Json<ChangeEventPage>, ApiError> {
     let dealer = principal.authorize(Capability::DealerData, &path)?;
-    let (after, limit) = pagination::bounds(query.0.after.as_deref(), query.0.limit)?;
+    let (after, limit) = pagination::feed_bounds(query.0.after.as_deref(), query.0.limit)?;
     let reader = principal.actor();
     let page = blocking::run(&pool, move |conn| {
         service::dealer_feed(conn, &dealer, &reader, after, limit)
     })
     .await?;
-    Ok(web::Json(
-        Page::from_rows(page, |e| e.id, ChangeEvent::from).into(),
-    ))
+    Ok(web::Json(feed_page(page).into()))
 }
 
 /// One customer's history, oldest first. Logged as a read of the change feed, as the dealer's
@@ -118,13 +116,27 @@ pub async fn customer_history(
 ) -> Result<web::Json<ChangeEventPage>, ApiError> {
     let (dealer, id) = path.into_inner();
     let dealer = principal.authorize(Capability::DealerData, &dealer)?;
-    let (after, limit) = pagination::bounds(query.0.after.as_deref(), query.0.limit)?;
+    let (after, limit) = pagination::feed_bounds(query.0.after.as_deref(), query.0.limit)?;
     let reader = principal.actor();
     let page = blocking::run(&pool, move |conn| {
         service::customer_feed(conn, &dealer, &reader, id, after, limit)
     })
     .await?;
-    Ok(web::Json(
-        Page::from_rows(page, |e| e.id, ChangeEvent::from).into(),
-    ))
+    Ok(web::Json(feed_page(page).into()))
+}
+
+/// The answer's page: `next` is the last event's feed cursor.
+fn feed_page(page: crate::db::Page<EventRow>) -> Page<ChangeEvent> {
+    let next = page
+        .has_more
+        .then(|| {
+            page.items
+                .last()
+                .map(|e| pagination::encode_feed_cursor(e.position()))
+        })
+        .flatten();
+    Page {
+        items: page.items.into_iter().map(ChangeEvent::from).collect(),
+        next,
+    }
 }

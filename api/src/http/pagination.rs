@@ -10,6 +10,7 @@ use chrono::{Datelike, NaiveDate};
 
 use super::problem::ApiError;
 use crate::auth::keyed_hash::CursorKey;
+use crate::db::events::{FeedAfter, FeedPosition};
 
 pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 1000;
@@ -84,6 +85,36 @@ pub fn bounds(after: Option<&str>, limit: Option<i64>) -> Result<(i64, i64), Api
             .ok_or_else(|| ApiError::field("after", "is not a cursor this service issued"))?,
     };
     Ok((after, limit))
+}
+
+/// A change-feed cursor: the (transaction, id) position of the last event read.
+pub fn encode_feed_cursor(position: FeedPosition) -> String {
+    URL_SAFE_NO_PAD.encode(format!("feed:{}:{}", position.xact_id, position.id))
+}
+
+/// Where a change-feed read starts (the first page when there is no cursor) and the page size.
+/// A cursor issued before feed positions carried the transaction (`id:N`) is still accepted.
+pub fn feed_bounds(after: Option<&str>, limit: Option<i64>) -> Result<(FeedAfter, i64), ApiError> {
+    let (_, limit) = bounds(None, limit)?;
+    let Some(cursor) = after else {
+        return Ok((FeedAfter::Position(FeedPosition::default()), limit));
+    };
+    let refused = || ApiError::field("after", "is not a cursor this service issued");
+    if let Some(id) = decode_cursor(cursor) {
+        return Ok((FeedAfter::Event(id), limit));
+    }
+    let text = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(refused)?;
+    let (xact_id, id) = text
+        .strip_prefix("feed:")
+        .and_then(|rest| rest.split_once(':'))
+        .and_then(|(xact, id)| Some((xact.parse().ok()?, id.parse().ok()?)))
+        .filter(|(xact, id): &(i64, i64)| *xact >= 0 && *id >= 0)
+        .ok_or_else(refused)?;
+    Ok((FeedAfter::Position(FeedPosition { xact_id, id }), limit))
 }
 
 /// What a (day, value) cursor is bound to: a cursor issued for one list (and dealer, and `since`
@@ -189,6 +220,24 @@ fn decode_cursor(cursor: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn feed_cursors_round_trip_and_old_ones_still_work() {
+        let position = FeedPosition {
+            xact_id: 7_000_000_123,
+            id: 42,
+        };
+        let (after, limit) = feed_bounds(Some(&encode_feed_cursor(position)), Some(5)).unwrap();
+        assert_eq!((after, limit), (FeedAfter::Position(position), 5));
+        let (after, _) = feed_bounds(Some(&encode_cursor(42)), None).unwrap();
+        assert_eq!(after, FeedAfter::Event(42));
+        let (after, _) = feed_bounds(None, None).unwrap();
+        assert_eq!(after, FeedAfter::Position(FeedPosition::default()));
+        for forged in ["feed:1", "feed:-1:2", "feed:1:x", "other:1:2"] {
+            assert!(feed_bounds(Some(&URL_SAFE_NO_PAD.encode(forged)), None).is_err());
+        }
+        assert!(feed_bounds(None, Some(0)).is_err());
+    }
 
     #[test]
     fn cursors_round_trip_and_refuse_forgeries() {

@@ -181,7 +181,7 @@ fn merge(
     let restored = db::write_transaction(conn, |conn| {
         // Every dealer's write lock, in id order (other writers take one each: no deadlock).
         for dealer in &known {
-            backend::lock_dealer_feed(conn, dealer)?;
+            backend::lock_dealer(conn, dealer, backend::DealerLock::Exclusive)?;
         }
         let mut restored: Vec<(String, List, NaiveDate)> = Vec::new();
         for batch in batches {

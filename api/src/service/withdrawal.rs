@@ -17,8 +17,8 @@ use crate::db::dealers::DealerRow;
 use crate::db::idempotency::reference;
 use crate::db::leads::LeadRow;
 use crate::db::{
-    self, blacklists, customer_reads, events, follow_ups, idempotency, leads, lookup_alerts,
-    outbox, verifications, DbConnection,
+    self, backend, blacklists, customer_reads, events, follow_ups, idempotency, leads,
+    lookup_alerts, outbox, verifications, DbConnection,
 };
 use crate::domain::events::{Actor, EventKind, FieldChange, NewEvent, Origin};
 use crate::domain::{DealerId, Email, Identifier, Mobile};
@@ -73,10 +73,14 @@ pub fn withdraw(
     actor: Actor,
     origin: Origin,
 ) -> Result<Withdrawal, ApiError> {
-    db::dealer_transaction(conn, dealer.as_str(), |conn| {
+    // Beside the dealer's other withdrawals, each holding the rows of the records it changes:
+    // a record matched, then locked, is read again, as another withdrawal may have just
+    // de-identified it. Every other action on the dealer waits for them all, and they for it.
+    db::dealer_shared_transaction(conn, dealer.as_str(), |conn| {
         let dealer_row = super::dealers::get(conn, dealer)?;
         let records = match &scope {
             Scope::Customer(id) => {
+                backend::lock_customers(conn, &[*id])?;
                 let customer = customers::find(conn, dealer.as_str(), *id)?
                     .ok_or_else(|| ApiError::not_found("customer"))?;
                 if customer.deidentified_at.is_some() {
@@ -92,7 +96,15 @@ pub fn withdraw(
             Scope::Subject(subject) => {
                 pi::ensure_unspent(conn, hasher, subject)?;
                 spend(conn, hasher, dealer, subject)?;
-                customers::matching_identifier(conn, dealer.as_str(), &subject.identifier)?
+                let matched =
+                    customers::matching_identifier(conn, dealer.as_str(), &subject.identifier)?;
+                if matched.is_empty() {
+                    matched
+                } else {
+                    let ids: Vec<i64> = matched.iter().map(|c| c.id).collect();
+                    backend::lock_customers(conn, &ids)?;
+                    customers::matching_identifier(conn, dealer.as_str(), &subject.identifier)?
+                }
             }
         };
         if records.is_empty() {

@@ -156,37 +156,44 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 /// What every earlier value of a de-identified customer's events reads.
 pub const REDACTED: &str = "[de-identified]";
 
-/// Rewrites every `was`/`now` of the customer's events to [`REDACTED`]; the events stay.
-pub fn redact_customer(conn: &mut DbConnection, customer_id: i64) -> QueryResult<usize> {
-    let rows: Vec<(i64, String)> = change_events::table
+/// The customer's events as stored: (id, changes).
+pub type StoredChanges = Vec<(i64, String)>;
+
+/// Every event of the customer, read once for a withdrawal: its past values, then redacted.
+pub fn of_customer(conn: &mut DbConnection, customer_id: i64) -> QueryResult<StoredChanges> {
+    change_events::table
         .filter(change_events::customer_id.eq(customer_id))
         .select((change_events::id, change_events::changes))
-        .load(conn)?;
-    redact(conn, &rows)
+        .load(conn)
 }
 
-/// Every value the customer's events recorded for `field` (was or now): what the record held
-/// over time, such as an email it no longer has.
-pub fn values_of(
-    conn: &mut DbConnection,
-    customer_id: i64,
-    field: &str,
-) -> QueryResult<Vec<String>> {
-    let rows: Vec<String> = change_events::table
-        .filter(change_events::customer_id.eq(customer_id))
-        .select(change_events::changes)
-        .load(conn)?;
-    let mut values: Vec<String> = rows
+/// Rewrites every `was`/`now` of the customer's events (as read by [`of_customer`], under the
+/// record's lock) to [`REDACTED`]; the events stay.
+pub fn redact_customer(conn: &mut DbConnection, events: &StoredChanges) -> QueryResult<usize> {
+    redact(conn, events)
+}
+
+/// Every value the customer's events (as read by [`of_customer`]) recorded for each of
+/// `fields` (was or now): what the record held over time, such as an email it no longer has.
+pub fn values_of<const N: usize>(events: &StoredChanges, fields: [&str; N]) -> [Vec<String>; N] {
+    let changes: Vec<FieldChange> = events
         .iter()
-        .flat_map(|changes| serde_json::from_str::<Vec<FieldChange>>(changes).unwrap_or_default())
-        .filter(|change| change.field == field)
-        .flat_map(|change| [change.was, change.now])
-        .flatten()
-        .filter(|value| value != REDACTED)
+        .flat_map(|(_, changes)| {
+            serde_json::from_str::<Vec<FieldChange>>(changes).unwrap_or_default()
+        })
         .collect();
-    values.sort();
-    values.dedup();
-    Ok(values)
+    fields.map(|field| {
+        let mut values: Vec<String> = changes
+            .iter()
+            .filter(|change| change.field == field)
+            .flat_map(|change| [change.was.clone(), change.now.clone()])
+            .flatten()
+            .filter(|value| value != REDACTED)
+            .collect();
+        values.sort();
+        values.dedup();
+        values
+    })
 }
 
 /// Redacts the dealer's `lookup.not_found` events that name any of `masked` (the masked forms
@@ -197,24 +204,30 @@ pub fn redact_masked_lookups(
     dealer: &str,
     masked: &[String],
 ) -> QueryResult<usize> {
-    let mut rows: Vec<(i64, String)> = Vec::new();
+    use diesel::dsl::sql;
+    use diesel::sql_types::Bool;
+    if masked.is_empty() {
+        return Ok(0);
+    }
+    // The LIKEs narrow the rows read (one read for every value); the exact match is checked
+    // below.
+    let mut naming: Box<dyn BoxableExpression<_, _, SqlType = Bool>> =
+        Box::new(sql::<Bool>("1 = 0"));
     for value in masked {
-        // The LIKE narrows the rows read; the exact match is checked below.
         let escaped = super::like_escaped(value);
-        rows.extend(
-            change_events::table
-                .filter(change_events::dealer_id.eq(dealer))
-                .filter(change_events::customer_id.is_null())
-                .filter(change_events::kind.eq(EventKind::LookupNotFound.as_str()))
-                .filter(
-                    change_events::changes
-                        .like(format!("%{escaped}%"))
-                        .escape('\\'),
-                )
-                .select((change_events::id, change_events::changes))
-                .load::<(i64, String)>(conn)?,
+        naming = Box::new(
+            naming.or(change_events::changes
+                .like(format!("%{escaped}%"))
+                .escape('\\')),
         );
     }
+    let rows: Vec<(i64, String)> = change_events::table
+        .filter(change_events::dealer_id.eq(dealer))
+        .filter(change_events::customer_id.is_null())
+        .filter(change_events::kind.eq(EventKind::LookupNotFound.as_str()))
+        .filter(naming)
+        .select((change_events::id, change_events::changes))
+        .load(conn)?;
     let naming: Vec<(i64, String)> = rows
         .into_iter()
         .filter(|(_, changes)| {
@@ -230,26 +243,49 @@ pub fn redact_masked_lookups(
     redact(conn, &naming)
 }
 
-/// Rewrites the rows in id order: two withdrawals redacting the same rows lock them in the same
-/// order, so neither waits on the other in a cycle.
+/// Rewrites the rows in one statement, in id order: two withdrawals redacting the same rows
+/// lock them in the same order, so neither waits on the other in a cycle.
 fn redact(conn: &mut DbConnection, rows: &[(i64, String)]) -> QueryResult<usize> {
+    use diesel::sql_types::{BigInt, Text};
     let mut rows = rows.to_vec();
     rows.sort_by_key(|(id, _)| *id);
     rows.dedup_by_key(|(id, _)| *id);
     let redact = |value: Option<String>| value.map(|_| REDACTED.to_owned());
-    for (id, changes) in &rows {
-        let changes: Vec<FieldChange> = serde_json::from_str(changes).unwrap_or_default();
-        let redacted: Vec<FieldChange> = changes
-            .into_iter()
-            .map(|c| FieldChange {
-                field: c.field,
-                was: redact(c.was),
-                now: redact(c.now),
-            })
+    let redacted: Vec<(i64, String)> = rows
+        .iter()
+        .map(|(id, changes)| {
+            let changes: Vec<FieldChange> = serde_json::from_str(changes).unwrap_or_default();
+            let redacted: Vec<FieldChange> = changes
+                .into_iter()
+                .map(|c| FieldChange {
+                    field: c.field,
+                    was: redact(c.was),
+                    now: redact(c.now),
+                })
+                .collect();
+            (*id, to_json(&redacted))
+        })
+        .collect();
+    for chunk in redacted.chunks(200) {
+        // UPDATE … SET changes = CASE id WHEN $1 THEN $2 … END WHERE id IN ($1, $3, …): both
+        // backends number parameters this way.
+        let cases: String = (0..chunk.len())
+            .map(|n| format!(" WHEN ${} THEN ${}", 2 * n + 1, 2 * n + 2))
             .collect();
-        diesel::update(change_events::table.find(id))
-            .set(change_events::changes.eq(to_json(&redacted)))
-            .execute(conn)?;
+        let ids: Vec<String> = (0..chunk.len())
+            .map(|n| format!("${}", 2 * n + 1))
+            .collect();
+        let sql = format!(
+            "UPDATE change_events SET changes = CASE id{cases} END WHERE id IN ({})",
+            ids.join(", ")
+        );
+        let mut query = diesel::sql_query(sql).into_boxed();
+        for (id, changes) in chunk {
+            query = query
+                .bind::<BigInt, _>(*id)
+                .bind::<Text, _>(changes.clone());
+        }
+        query.execute(conn)?;
     }
     Ok(rows.len())
 }

@@ -77,23 +77,21 @@ pub fn update(conn: &mut DbConnection, id: i64, changes: &LeadChanges) -> QueryR
         .get_result(conn)
 }
 
-/// A de-identified customer's leads: active ones become lost, and every free-text field (what
-/// the customer wrote, where the lead came from, the vehicle, which may hold a registration
-/// number) is cleared from all of them. Returns the ids of the leads that were active.
+/// A de-identified customer's leads: `active` (its leads the caller read as active) become
+/// lost, and every free-text field (what the customer wrote, where the lead came from, the
+/// vehicle, which may hold a registration number) is cleared from all of them. The caller holds
+/// the record's lock, and every action that adds or reopens a lead waits for it.
 pub fn lose_and_clear(
     conn: &mut DbConnection,
     customer_id: i64,
+    active: &[i64],
     at: NaiveDateTime,
-) -> QueryResult<Vec<i64>> {
-    let active: Vec<i64> = leads::table
-        .filter(leads::customer_id.eq(customer_id))
-        .filter(leads::status.eq("active"))
-        .select(leads::id)
-        .order(leads::id.asc())
-        .load(conn)?;
-    diesel::update(leads::table.filter(leads::id.eq_any(&active)))
-        .set((leads::status.eq("lost"), leads::updated_at.eq(at)))
-        .execute(conn)?;
+) -> QueryResult<()> {
+    if !active.is_empty() {
+        diesel::update(leads::table.filter(leads::id.eq_any(active)))
+            .set((leads::status.eq("lost"), leads::updated_at.eq(at)))
+            .execute(conn)?;
+    }
     diesel::update(leads::table.filter(leads::customer_id.eq(customer_id)))
         .set((
             leads::message.eq(None::<String>),
@@ -101,5 +99,5 @@ pub fn lose_and_clear(
             leads::vehicle.eq(None::<String>),
         ))
         .execute(conn)?;
-    Ok(active)
+    Ok(())
 }

@@ -204,28 +204,38 @@ pub fn silence_customer(
 }
 
 /// The same for the dealer's messages about no customer record (one-time codes, NOT FOUND
-/// alerts) sent to or naming `address`. Only those kinds are scanned, so a withdrawal does not
-/// read every message the dealer ever sent.
-pub fn silence_address(
+/// alerts) sent to or naming any of `addresses`, in one read. Only those kinds are scanned, so
+/// a withdrawal does not read every message the dealer ever sent.
+pub fn silence_addresses(
     conn: &mut DbConnection,
     dealer: &str,
-    address: &str,
+    addresses: &[&str],
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    let escaped = super::like_escaped(address);
+    use diesel::dsl::sql;
+    use diesel::sql_types::Bool;
+    if addresses.is_empty() {
+        return Ok(0);
+    }
+    let mut naming: Box<dyn BoxableExpression<_, _, SqlType = Bool>> =
+        Box::new(sql::<Bool>("1 = 0"));
+    for address in addresses {
+        let escaped = super::like_escaped(address);
+        naming = Box::new(
+            naming.or(contents::recipients
+                .like(format!("%\"{escaped}\"%"))
+                .escape('\\')
+                .or(contents::body_text
+                    .like(format!("%{escaped}%"))
+                    .escape('\\'))),
+        );
+    }
     let found: Vec<(i64, String)> = outbox::table
         .inner_join(contents::table)
         .filter(outbox::dealer_id.eq(dealer))
         .filter(outbox::customer_id.is_null())
         .filter(outbox::kind.eq_any(["one_time_code", "lookup_not_found"]))
-        .filter(
-            contents::recipients
-                .like(format!("%\"{escaped}\"%"))
-                .escape('\\')
-                .or(contents::body_text
-                    .like(format!("%{escaped}%"))
-                    .escape('\\')),
-        )
+        .filter(naming)
         .select((outbox::id, outbox::status))
         .load(conn)?;
     cancel_or_purge(conn, found, now)

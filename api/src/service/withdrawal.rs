@@ -14,6 +14,7 @@ use chrono::NaiveDateTime;
 use crate::auth::KeyedHasher;
 use crate::db::customers::{self, CustomerRow};
 use crate::db::dealers::DealerRow;
+use crate::db::events::StoredChanges;
 use crate::db::idempotency::reference;
 use crate::db::leads::LeadRow;
 use crate::db::{
@@ -157,13 +158,9 @@ fn spend(
 
 /// The record's email and mobile now and before (an email changed since is still theirs to
 /// forget), from the record and its events.
-fn identifiers_over_time(
-    conn: &mut DbConnection,
-    customer: &CustomerRow,
-) -> diesel::QueryResult<Vec<Identifier>> {
-    let mut emails = events::values_of(conn, customer.id, "email")?;
+fn identifiers_over_time(customer: &CustomerRow, history: &StoredChanges) -> Vec<Identifier> {
+    let [mut emails, mut mobiles] = events::values_of(history, ["email", "mobile"]);
     emails.extend(customer.email.clone());
-    let mut mobiles = events::values_of(conn, customer.id, "mobile")?;
     mobiles.extend(customer.mobile.clone());
     let mut identifiers: Vec<Identifier> = emails
         .iter()
@@ -176,7 +173,7 @@ fn identifiers_over_time(
         .collect();
     identifiers.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     identifiers.dedup_by(|a, b| a.as_str() == b.as_str());
-    Ok(identifiers)
+    identifiers
 }
 
 /// What each step of one record's withdrawal needs besides the connection: the same for every
@@ -198,8 +195,10 @@ fn withdraw_one(
 ) -> Result<Vec<i64>, ApiError> {
     let leads = close_leads(conn, cx, customer)?;
     blacklist_identifiers(conn, cx, customer)?;
-    forget_what_identifies_them(conn, cx, customer)?;
-    redact_history(conn, customer)?;
+    // Its events, read once: the identifiers it had over time, then redacted.
+    let history = events::of_customer(conn, customer.id)?;
+    forget_what_identifies_them(conn, cx, customer, &history)?;
+    redact_history(conn, &history)?;
     deidentify_record(conn, cx, customer)?;
     record_events(conn, cx, customer, &leads.lost)?;
     queue_emails(conn, cx, customer, &leads)?;
@@ -219,7 +218,12 @@ fn close_leads(
     customer: &CustomerRow,
 ) -> Result<ClosedLeads, ApiError> {
     let before = leads::for_customer(conn, customer.id)?;
-    let lost = leads::lose_and_clear(conn, customer.id, cx.now)?;
+    let lost: Vec<i64> = before
+        .iter()
+        .filter(|lead| lead.status == "active")
+        .map(|lead| lead.id)
+        .collect();
+    leads::lose_and_clear(conn, customer.id, &lost, cx.now)?;
     Ok(ClosedLeads { before, lost })
 }
 
@@ -246,8 +250,9 @@ fn forget_what_identifies_them(
     conn: &mut DbConnection,
     cx: &Context<'_>,
     customer: &CustomerRow,
+    history: &StoredChanges,
 ) -> Result<(), ApiError> {
-    let identifiers = identifiers_over_time(conn, customer)?;
+    let identifiers = identifiers_over_time(customer, history);
     forget_verifications(conn, cx, customer, &identifiers)?;
     silence_messages(conn, cx, customer, &identifiers)?;
     let masked: Vec<String> = identifiers.iter().map(Identifier::masked).collect();
@@ -292,15 +297,14 @@ fn silence_messages(
 ) -> Result<(), ApiError> {
     let dealer_id = cx.dealer.id.as_str();
     outbox::silence_customer(conn, customer.id, cx.now)?;
-    for identifier in identifiers {
-        outbox::silence_address(conn, dealer_id, identifier.as_str(), cx.now)?;
-    }
+    let addresses: Vec<&str> = identifiers.iter().map(Identifier::as_str).collect();
+    outbox::silence_addresses(conn, dealer_id, &addresses, cx.now)?;
     Ok(())
 }
 
 /// History stays, de-identified: earlier events' values become `"[de-identified]"`.
-fn redact_history(conn: &mut DbConnection, customer: &CustomerRow) -> Result<(), ApiError> {
-    events::redact_customer(conn, customer.id)?;
+fn redact_history(conn: &mut DbConnection, history: &StoredChanges) -> Result<(), ApiError> {
+    events::redact_customer(conn, history)?;
     Ok(())
 }
 

@@ -54,42 +54,71 @@ pub enum FeedAfter {
     Event(i64),
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = change_events)]
-struct NewEventRow<'a> {
-    dealer_id: &'a str,
-    customer_id: Option<i64>,
-    kind: &'a str,
-    actor_role: &'a str,
-    actor_sub: &'a str,
-    channel: &'a str,
-    changes: String,
-    lead_ids: Option<String>,
-    occurred_at: NaiveDateTime,
-}
-
-/// Records an event in the caller's transaction (the database fills in `xact_id`).
+/// Records an action's events in the caller's transaction, in order, in one statement (the
+/// database fills in `xact_id`); returns their ids, ascending as the events were given.
 pub fn record(
     conn: &mut DbConnection,
     dealer: &str,
-    event: &NewEvent,
+    events: &[NewEvent],
     at: NaiveDateTime,
-) -> QueryResult<i64> {
-    let row = NewEventRow {
-        dealer_id: dealer,
-        customer_id: event.customer_id,
-        kind: event.kind.as_str(),
-        actor_role: &event.actor.role,
-        actor_sub: &event.actor.sub,
-        channel: event.origin.as_str(),
-        changes: to_json(&event.changes),
-        lead_ids: event.lead_ids.as_ref().map(to_json),
-        occurred_at: at,
-    };
-    diesel::insert_into(change_events::table)
-        .values(&row)
-        .returning(change_events::id)
-        .get_result(conn)
+) -> QueryResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(events.len());
+    // Within both backends' limit on parameters per statement.
+    for chunk in events.chunks(1000) {
+        ids.extend(record_rows(conn, dealer, chunk, at)?);
+    }
+    Ok(ids)
+}
+
+fn record_rows(
+    conn: &mut DbConnection,
+    dealer: &str,
+    events: &[NewEvent],
+    at: NaiveDateTime,
+) -> QueryResult<Vec<i64>> {
+    use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+    #[derive(QueryableByName)]
+    struct Recorded {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    // Written out because the two-backend connection has no multi-row insert; both backends
+    // number parameters `$n` and return the new rows.
+    const COLUMNS: usize = 9;
+    let rows: Vec<String> = (0..events.len())
+        .map(|row| {
+            let cells: Vec<String> = (1..=COLUMNS)
+                .map(|column| format!("${}", row * COLUMNS + column))
+                .collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO change_events (dealer_id, customer_id, kind, actor_role, actor_sub, \
+         channel, changes, lead_ids, occurred_at) VALUES {} RETURNING id",
+        rows.join(", ")
+    );
+    let mut query = diesel::sql_query(sql).into_boxed();
+    for event in events {
+        query = query
+            .bind::<Text, _>(dealer.to_owned())
+            .bind::<Nullable<BigInt>, _>(event.customer_id)
+            .bind::<Text, _>(event.kind.as_str())
+            .bind::<Text, _>(event.actor.role.clone())
+            .bind::<Text, _>(event.actor.sub.clone())
+            .bind::<Text, _>(event.origin.as_str())
+            .bind::<Text, _>(to_json(&event.changes))
+            .bind::<Nullable<Text>, _>(event.lead_ids.as_ref().map(to_json))
+            .bind::<Timestamp, _>(at);
+    }
+    let mut ids: Vec<i64> = query
+        .load::<Recorded>(conn)?
+        .into_iter()
+        .map(|row| row.id)
+        .collect();
+    // Ids are drawn in the order of the rows given; RETURNING need not keep it.
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 /// A keyset page of the dealer's feed after `after`, in feed order; `customer` narrows it to

@@ -29,10 +29,8 @@ pub fn record_all(
     at: NaiveDateTime,
 ) -> diesel::QueryResult<Vec<i64>> {
     let endpoints = webhooks::enabled_for(conn, dealer)?;
-    let mut ids = Vec::with_capacity(events.len());
-    for event in events {
-        let id = events::record(conn, dealer, event, at)?;
-        ids.push(id);
+    let ids = events::record(conn, dealer, events, at)?;
+    for (event, &id) in events.iter().zip(&ids) {
         let kind = event.kind.as_str();
         let subscribed = endpoints.iter().filter(|e| e.subscribes_to(kind));
         let mut body = None;

@@ -1,6 +1,7 @@
 //! The blacklists as operators use them.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -470,4 +471,412 @@ async fn mobile_cursors_page_the_mobiles_and_carry_no_number() {
         url = format!("{path}?limit=2&after={cursor}");
     }
     assert_eq!(seen, mobiles);
+}
+
+/// Downloads `path` as CSV with `token` and returns its bytes as they came.
+async fn csv_bytes(app: &TestApp, token: &str, path: &str) -> Vec<u8> {
+    let response = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .bearer_auth(token)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response.bytes().await.unwrap().to_vec()
+}
+
+/// Puts `(value, added_on, removed_on, changed_on)` rows straight into `table` for abc-motors.
+fn insert_entries(app: &TestApp, table: &str, rows: &[(&str, u32, Option<u32>, u32)]) {
+    use diesel::sql_types::{Date, Nullable, Text};
+    use diesel::RunQueryDsl;
+    let pool = app.pool();
+    let mut conn = pool.get().unwrap();
+    let placeholders = match &*conn {
+        popia_api::db::DbConnection::Pg(_) => ["$1", "$2", "$3", "$4"],
+        popia_api::db::DbConnection::Sqlite(_) => ["?1", "?2", "?3", "?4"],
+    };
+    for (value, added, removed, changed) in rows {
+        diesel::sql_query(format!(
+            "INSERT INTO {table} (dealer_id, value, added_on, removed_on, changed_on) \
+             VALUES ('abc-motors', {}, {}, {}, {})",
+            placeholders[0], placeholders[1], placeholders[2], placeholders[3]
+        ))
+        .bind::<Text, _>(*value)
+        .bind::<Date, _>(day(*added))
+        .bind::<Nullable<Date>, _>(removed.map(day))
+        .bind::<Date, _>(day(*changed))
+        .execute(&mut *conn)
+        .unwrap();
+    }
+}
+
+/// The CSV export is byte for byte the file operators have always had, on either backend: the
+/// expected bytes are what the export wrote before PostgreSQL's went through COPY.
+#[tokio::test]
+async fn the_csv_export_is_byte_for_byte_the_expected_file() {
+    let app = spawn_app().await;
+    app.create_dealer("abc-motors").await;
+    app.create_dealer("xyz-motors").await;
+    insert_entries(
+        &app,
+        "blacklist_emails",
+        &[
+            ("plain@x.co", 0, None, 0),
+            ("=cmd@x.co", 1, None, 1),
+            ("-a@x.co", 2, None, 2),
+            ("+sum@x.co", 3, None, 3),
+            ("o'brien@x.co", 4, None, 4),
+            ("a@bücher.de", 5, None, 5),
+            ("gone@x.co", 0, Some(6), 6),
+            ("-left@x.co", 1, Some(7), 7),
+        ],
+    );
+    insert_entries(
+        &app,
+        "blacklist_mobiles",
+        &[
+            ("+27821234567", 0, None, 0),
+            ("+27831234567", 1, Some(2), 2),
+        ],
+    );
+    let token = sign(&claims("operator", &["abc-motors", "xyz-motors"]));
+    let mobiles = "/v1/dealers/abc-motors/blacklist/mobiles";
+    let empty = "/v1/dealers/xyz-motors/blacklist/emails";
+    // (path, the file, the entries the pull log counts)
+    let cases = [
+        (
+            EMAILS.to_owned(),
+            "value,added_on\nplain@x.co,2026-01-01\n'=cmd@x.co,2026-01-02\n'-a@x.co,2026-01-03\n\
+             '+sum@x.co,2026-01-04\no'brien@x.co,2026-01-05\na@bücher.de,2026-01-06\n",
+            6,
+        ),
+        (
+            format!("{EMAILS}?since={}", day(3)),
+            "value,change,on\n'+sum@x.co,added,2026-01-04\no'brien@x.co,added,2026-01-05\n\
+             a@bücher.de,added,2026-01-06\ngone@x.co,removed,2026-01-07\n\
+             '-left@x.co,removed,2026-01-08\n",
+            5,
+        ),
+        (
+            mobiles.to_owned(),
+            "value,added_on\n+27821234567,2026-01-01\n",
+            1,
+        ),
+        (
+            format!("{mobiles}?since={}", day(0)),
+            "value,change,on\n+27821234567,added,2026-01-01\n+27831234567,removed,2026-01-03\n",
+            2,
+        ),
+        (
+            format!("{mobiles}?since={}", day(30)),
+            "value,change,on\n",
+            0,
+        ),
+        // An empty list is its header alone.
+        (empty.to_owned(), "value,added_on\n", 0),
+        (format!("{empty}?since={}", day(0)), "value,change,on\n", 0),
+    ];
+    for (path, expected, _) in &cases {
+        let got = csv_bytes(&app, &token, path).await;
+        assert_eq!(String::from_utf8(got).unwrap(), *expected, "{path}");
+    }
+
+    // Each download is in its dealer's pull log with the entries it sent.
+    for dealer_id in ["abc-motors", "xyz-motors"] {
+        let mut expected: Vec<(String, Value, u64)> = cases
+            .iter()
+            .filter(|(path, _, _)| path.contains(dealer_id))
+            .map(|(path, _, items)| {
+                let list = if path.contains("mobiles") {
+                    "mobiles"
+                } else {
+                    "emails"
+                };
+                let since = path
+                    .split_once("since=")
+                    .map_or(Value::Null, |(_, day)| json!(day));
+                (list.to_owned(), since, *items)
+            })
+            .collect();
+        expected.sort_by_key(|p| format!("{p:?}"));
+        let logged = csv_pulls(&app, dealer_id, expected.len()).await;
+        assert_eq!(logged, expected, "{dealer_id}");
+    }
+}
+
+/// The CSV pulls in the dealer's log once there are `count` of them, as (list, since, items),
+/// sorted: each is logged when its stream has ended, so not necessarily in request order.
+async fn csv_pulls(app: &TestApp, dealer_id: &str, count: usize) -> Vec<(String, Value, u64)> {
+    let path = format!("/v1/dealers/{dealer_id}/blacklist/pulls");
+    let mut pulls = poll_until(Duration::from_secs(10), || async {
+        let body = app.get(&path, &admin()).await.body;
+        let pulls: Vec<(String, Value, u64)> = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["format"] == "csv")
+            .map(|p| {
+                (
+                    p["list"].as_str().unwrap().to_owned(),
+                    p["since"].clone(),
+                    p["items"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        (pulls.len() >= count, pulls)
+    })
+    .await;
+    pulls.sort_by_key(|p| format!("{p:?}"));
+    pulls
+}
+
+/// The CSV export neutralises and quotes odd values as it always has: values no validator lets
+/// in, stored as they are, hold PostgreSQL's SELECT and the Rust rule of the SQLite path
+/// (`service::blacklists::neutralise`) to the same bytes, which are what the export wrote before
+/// PostgreSQL's went through COPY.
+#[tokio::test]
+async fn the_csv_export_neutralises_and_quotes_odd_values_as_it_always_has() {
+    let app = spawn_app().await;
+    app.create_dealer("abc-motors").await;
+    let values = [
+        "=x",
+        "+",
+        "+1",
+        "+12a",
+        "+1 ",
+        "+١٢",
+        "-",
+        "@",
+        "\tx",
+        "\rx",
+        "x\ny",
+        "x,y",
+        "x\"y",
+        "\"",
+        "",
+        " =x",
+        "x=",
+        "'=x",
+        "++1",
+        "é=",
+        "+27821234567",
+        "+0",
+        "\n",
+        "-1",
+        ",=",
+        "=,",
+        "\r",
+        "+1\n",
+    ];
+    // Each on a day of its own (the day orders them), every other one since removed.
+    let rows: Vec<(&str, u32, Option<u32>, u32)> = values
+        .iter()
+        .enumerate()
+        .map(|(n, v)| {
+            let n = n as u32;
+            (*v, n, (n % 2 == 1).then_some(n), n)
+        })
+        .collect();
+    insert_entries(&app, "blacklist_emails", &rows);
+    let listed = csv_bytes(&app, &operator(), EMAILS).await;
+    assert_eq!(
+        String::from_utf8(listed).unwrap(),
+        "value,added_on\n'=x,2026-01-01\n+1,2026-01-03\n'+1 ,2026-01-05\n'-,2026-01-07\n\
+         '\tx,2026-01-09\n\"x\ny\",2026-01-11\n\"x\"\"y\",2026-01-13\n,2026-01-15\nx=,2026-01-17\n\
+         '++1,2026-01-19\n+27821234567,2026-01-21\n\"\n\",2026-01-23\n\",=\",2026-01-25\n\
+         \"'\r\",2026-01-27\n"
+    );
+    let changes = csv_bytes(&app, &operator(), &format!("{EMAILS}?since={}", day(0))).await;
+    assert_eq!(
+        String::from_utf8(changes).unwrap(),
+        "value,change,on\n'=x,added,2026-01-01\n'+,removed,2026-01-02\n+1,added,2026-01-03\n\
+         '+12a,removed,2026-01-04\n'+1 ,added,2026-01-05\n'+١٢,removed,2026-01-06\n\
+         '-,added,2026-01-07\n'@,removed,2026-01-08\n'\tx,added,2026-01-09\n\
+         \"'\rx\",removed,2026-01-10\n\"x\ny\",added,2026-01-11\n\"x,y\",removed,2026-01-12\n\
+         \"x\"\"y\",added,2026-01-13\n\"\"\"\",removed,2026-01-14\n,added,2026-01-15\n\
+         \x20=x,removed,2026-01-16\nx=,added,2026-01-17\n'=x,removed,2026-01-18\n\
+         '++1,added,2026-01-19\né=,removed,2026-01-20\n+27821234567,added,2026-01-21\n\
+         +0,removed,2026-01-22\n\"\n\",added,2026-01-23\n'-1,removed,2026-01-24\n\
+         \",=\",added,2026-01-25\n\"'=,\",removed,2026-01-26\n\"'\r\",added,2026-01-27\n\
+         \"'+1\n\",removed,2026-01-28\n"
+    );
+    // Entries, not lines: a line feed inside a quoted value ends no entry.
+    let logged = csv_pulls(&app, "abc-motors", 2).await;
+    assert_eq!(
+        logged,
+        [
+            ("emails".to_owned(), Value::Null, 14),
+            ("emails".to_owned(), json!(day(0).to_string()), 28),
+        ]
+    );
+}
+
+/// Seeds `count` emails of about 200 bytes each straight into the table (a long export with few
+/// rows), on days spread over a month.
+fn seed_long_emails(app: &TestApp, count: usize) {
+    use diesel::RunQueryDsl;
+    let pool = app.pool();
+    let mut conn = pool.get().unwrap();
+    let padding = "x".repeat(180);
+    for start in (0..count).step_by(1000) {
+        let rows: Vec<String> = (start..(start + 1000).min(count))
+            .map(|n| {
+                let on = day((n % 30) as u32);
+                format!("('abc-motors', 'person{n:07}.{padding}@mail.co.za', '{on}', '{on}')")
+            })
+            .collect();
+        diesel::sql_query(format!(
+            "INSERT INTO blacklist_emails (dealer_id, value, added_on, changed_on) VALUES {}",
+            rows.join(", ")
+        ))
+        .execute(&mut *conn)
+        .unwrap();
+    }
+}
+
+/// Starts a CSV download of the email list and reads at least `at_least` bytes of it; returns
+/// the rest of the body and what was read.
+async fn start_download(
+    app: &TestApp,
+    at_least: usize,
+) -> (
+    impl futures_util::Stream<Item = reqwest::Result<actix_web::web::Bytes>> + Unpin,
+    Vec<u8>,
+) {
+    use futures_util::StreamExt;
+    let response = app
+        .client
+        .get(format!("{}{EMAILS}", app.address))
+        .bearer_auth(operator())
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = Box::pin(response.bytes_stream());
+    let mut read = Vec::new();
+    while read.len() < at_least {
+        read.extend_from_slice(&body.next().await.unwrap().unwrap());
+    }
+    (body, read)
+}
+
+/// Backends of the app's database whose last statement is the export's COPY, and their states.
+fn copy_backends(app: &TestApp) -> Vec<(i32, String)> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Backend {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        state: String,
+    }
+    let pool = app.pool();
+    let mut conn = pool.get().unwrap();
+    diesel::sql_query(
+        "SELECT pid, coalesce(state, '') AS state FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'COPY (SELECT%' \
+         AND pid <> pg_backend_pid()",
+    )
+    .load::<Backend>(&mut *conn)
+    .unwrap()
+    .into_iter()
+    .map(|b| (b.pid, b.state))
+    .collect()
+}
+
+fn is_postgres(app: &TestApp) -> bool {
+    app.database_url.starts_with("postgres")
+}
+
+/// A client that leaves mid-export stops it, and its pull is logged with what was sent.
+#[tokio::test]
+async fn a_client_that_leaves_mid_export_stops_it_and_its_pull_is_logged() {
+    const ENTRIES: usize = 60_000;
+    let app = spawn_app().await;
+    app.create_dealer("abc-motors").await;
+    // About 12 MB: far more than the channel and the sockets between the server and the client
+    // hold (SQLite sends batches of 5,000 entries, 1 MB here).
+    seed_long_emails(&app, ENTRIES);
+    let (body, read) = start_download(&app, 200_000).await;
+    assert!(read.starts_with(b"value,added_on\nperson0000000."));
+    drop(body);
+
+    let logged = csv_pulls(&app, "abc-motors", 1).await;
+    let sent = logged[0].2 as usize;
+    let received = read.iter().filter(|b| **b == b'\n').count() - 1;
+    println!("the client left: {received} entries received, {sent} sent, of {ENTRIES}");
+    assert!(
+        sent >= received && sent < ENTRIES,
+        "logged {sent} entries sent, {received} received, of {ENTRIES}"
+    );
+    if is_postgres(&app) {
+        // The COPY ended with its connection, which the pool did not take back.
+        let left = poll_until(Duration::from_secs(10), || async {
+            let left = copy_backends(&app);
+            (left.is_empty(), left)
+        })
+        .await;
+        assert!(left.is_empty(), "still running the COPY: {left:?}");
+    }
+    // The next export is whole.
+    let whole = csv_bytes(&app, &operator(), EMAILS).await;
+    assert_eq!(whole.iter().filter(|b| **b == b'\n').count(), ENTRIES + 1);
+    let logged = csv_pulls(&app, "abc-motors", 2).await;
+    assert!(logged.iter().any(|p| p.2 == ENTRIES as u64), "{logged:?}");
+}
+
+/// A COPY that the database stops midway fails the download rather than ending it short, and
+/// the pull is logged with what was sent (PostgreSQL).
+#[tokio::test]
+async fn a_copy_the_database_stops_midway_fails_the_download() {
+    use futures_util::StreamExt;
+    const ENTRIES: usize = 60_000;
+    let app = spawn_app().await;
+    if !is_postgres(&app) {
+        println!("skipped: the COPY export is PostgreSQL's");
+        return;
+    }
+    app.create_dealer("abc-motors").await;
+    seed_long_emails(&app, ENTRIES);
+    let (mut body, mut read) = start_download(&app, 200_000).await;
+    // The server's backend is waiting for the client to read on: cancel its statement.
+    let copy = copy_backends(&app);
+    assert_eq!(copy.len(), 1, "{copy:?}");
+    {
+        use diesel::RunQueryDsl;
+        let pool = app.pool();
+        let mut conn = pool.get().unwrap();
+        diesel::sql_query(format!("SELECT pg_cancel_backend({})", copy[0].0))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let mut failed = false;
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(bytes) => read.extend_from_slice(&bytes),
+            Err(_) => {
+                failed = true;
+                break;
+            }
+        }
+    }
+    let received = read.iter().filter(|b| **b == b'\n').count() - 1;
+    assert!(
+        failed,
+        "the download ended cleanly after {received} entries"
+    );
+    assert!(received < ENTRIES);
+    let logged = csv_pulls(&app, "abc-motors", 1).await;
+    let sent = logged[0].2 as usize;
+    println!("the COPY was cancelled: {received} entries received, {sent} sent, of {ENTRIES}");
+    assert!(
+        sent >= received && sent < ENTRIES,
+        "{sent} sent, {received} received"
+    );
+    // The pool is fine: the next export is whole.
+    let whole = csv_bytes(&app, &operator(), EMAILS).await;
+    assert_eq!(whole.iter().filter(|b| **b == b'\n').count(), ENTRIES + 1);
 }

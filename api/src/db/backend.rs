@@ -1,6 +1,8 @@
 //! Everything that differs between PostgreSQL and SQLite lives here; the rest of the code is
 //! written once against [`DbConnection`].
 
+pub mod copy_csv;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -186,9 +186,10 @@ async fn read_list(
     Ok(HttpResponse::Ok().json(BlacklistPage { items, next }))
 }
 
-/// Streams the whole list (or its changes) as CSV, reading keyset batches on a blocking thread
-/// and handing each to the response as it is written, so memory stays flat however long the
-/// list. The pull is logged when the stream ends, with the number of entries sent.
+/// Streams the whole list (or its changes) as CSV, reading it on a blocking thread (one COPY on
+/// PostgreSQL, keyset batches on SQLite) and handing each chunk to the response as it comes, so
+/// memory stays flat however long the list. The pull is logged when the stream ends, with the
+/// number of entries sent.
 async fn stream_csv(
     pool: web::Data<Pool>,
     dealer: DealerId,
@@ -216,6 +217,9 @@ async fn stream_csv(
             Ok(items) => items,
             Err((items, error)) => {
                 tracing::warn!(%error, "blacklist CSV export stopped early");
+                // A client still reading must not take what it has for the whole list: the
+                // error ends the response without its last chunk, so the download fails.
+                let _ = sender.blocking_send(Err(std::io::Error::other(error)));
                 items
             }
         };
@@ -246,9 +250,9 @@ async fn stream_csv(
         .streaming(body))
 }
 
-/// Writes the CSV to `sender`: the header, then one chunk per batch the service reads; returns
-/// how many entries went out (and why it stopped early, if it did: the client left, or the
-/// database failed).
+/// Writes the CSV to `sender`, a chunk at a time as the service hands it over; returns how many
+/// entries went out (and why it stopped early, if it did: the client left, or the database
+/// failed).
 fn write_csv(
     pool: &Pool,
     dealer: &DealerId,
@@ -257,58 +261,9 @@ fn write_csv(
     sender: &tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) -> Result<usize, (usize, String)> {
     let mut conn = pool.get().map_err(|e| (0, e.to_string()))?;
-    let header: &[&str] = match since {
-        None => &["value", "added_on"],
-        Some(_) => &["value", "change", "on"],
-    };
-    // One writer per chunk: its buffer is handed to the response whole, then dropped.
-    let send = |writer: csv::Writer<Vec<u8>>| -> bool {
-        writer
-            .into_inner()
-            .ok()
-            .is_some_and(|bytes| sender.blocking_send(Ok(Bytes::from(bytes))).is_ok())
-    };
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let _ = writer.write_record(header);
-    if !send(writer) {
-        return Err((0, "the client went away".to_owned()));
-    }
-    service::export(&mut conn, dealer, list, since, |batch| {
-        let mut writer = csv::Writer::from_writer(Vec::with_capacity(batch.len() * 40));
-        for entry in batch {
-            let _ = writer.write_record(&csv_record(item(entry, since))[..header.len()]);
-        }
-        send(writer)
+    service::export_csv(&mut conn, dealer, list, since, |chunk| {
+        sender.blocking_send(Ok(Bytes::from(chunk))).is_ok()
     })
-}
-
-fn csv_record(row: BlacklistItem) -> [String; 3] {
-    let day = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
-    let value = neutralise(row.value);
-    match row.change {
-        None => [value, day(row.added_on), String::new()],
-        Some(change) => {
-            let change = match change {
-                BlacklistChange::Added => "added",
-                BlacklistChange::Removed => "removed",
-            };
-            [value, change.to_owned(), day(row.on)]
-        }
-    }
-}
-
-/// Operators open these files in spreadsheets, which evaluate a cell starting with `=`, `+`, `-`,
-/// `@`, tab or CR as a formula (an email may legally start with `=` or `-`), so such a value gets
-/// a leading `'`; an E.164 mobile (`+` then digits only) is no formula and stays byte-identical
-/// for operators who match on it.
-fn neutralise(value: String) -> String {
-    let e164 = value
-        .strip_prefix('+')
-        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
-    match value.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') if !e164 => format!("'{value}"),
-        _ => value,
-    }
 }
 
 /// The email blacklist: pages of `{value, added_on}`, or with `since` the changes; `Accept:
@@ -437,23 +392,4 @@ pub async fn list_blacklist_pulls(
     Ok(web::Json(
         Page::from_rows(page, |p| p.id, BlacklistPull::from).into(),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::neutralise;
-
-    #[test]
-    fn csv_cells_a_spreadsheet_would_evaluate_are_neutralised() {
-        for (value, cell) in [
-            ("=1+1@sea.example", "'=1+1@sea.example"),
-            ("-x@sea.example", "'-x@sea.example"),
-            ("+x@sea.example", "'+x@sea.example"),
-            ("+", "'+"),
-            ("+27836567788", "+27836567788"),
-            ("fred@sea.com", "fred@sea.com"),
-        ] {
-            assert_eq!(neutralise(value.to_owned()), cell);
-        }
-    }
 }

@@ -1,6 +1,8 @@
 //! What operators do with the blacklists: read them (pages, changes, whole-list CSV) and check
 //! values against them. Every read and check is recorded in the pull log.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDate;
 
 use crate::db::blacklist_pulls::{self, NewPull, PullRow};
@@ -118,6 +120,79 @@ pub fn export(
     }
 }
 
+/// The whole list (or its changes since a day) as CSV, handed to `deliver` a chunk at a time:
+/// `value,added_on` and the entries on the list by (added_on, value); or with `since`,
+/// `value,change,on` and the entries changed on or after that day by (changed_on, value), `change`
+/// being `removed` for an entry that has left the list and `added` otherwise. Each value is
+/// [`neutralise`]d. `deliver` answers `false` when the reader went away, which stops the export.
+/// Returns how many entries were handed over; on an early stop, that count and why.
+///
+/// On PostgreSQL one `COPY` writes the CSV and its bytes are passed on as they come
+/// ([`db::backend::copy_csv`]); on SQLite the keyset batches of [`export`] are written with the
+/// `csv` crate's default writer (`\n` line ends; a field holding `,`, `"`, CR or LF quoted). Both
+/// send the same bytes.
+pub fn export_csv(
+    conn: &mut DbConnection,
+    dealer: &DealerId,
+    list: List,
+    since: Option<NaiveDate>,
+    mut deliver: impl FnMut(Vec<u8>) -> bool,
+) -> Result<usize, (usize, String)> {
+    if let DbConnection::Pg(pg) = conn {
+        return db::backend::copy_csv::export(pg, dealer.as_str(), list, since, deliver);
+    }
+    let header: &[&str] = match since {
+        None => &["value", "added_on"],
+        Some(_) => &["value", "change", "on"],
+    };
+    // One writer per chunk: its buffer is handed over whole, then dropped.
+    let mut send = |writer: csv::Writer<Vec<u8>>| -> bool {
+        writer.into_inner().ok().is_some_and(&mut deliver)
+    };
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let _ = writer.write_record(header);
+    if !send(writer) {
+        return Err((0, "the client went away".to_owned()));
+    }
+    export(conn, dealer, list, since, |batch| {
+        let mut writer = csv::Writer::from_writer(Vec::with_capacity(batch.len() * 40));
+        for entry in batch {
+            let value = neutralise(&entry.value);
+            let _ = match since {
+                None => writer.write_record([&*value, &entry.added_on.to_string()]),
+                Some(_) => {
+                    let change = if entry.removed_on.is_some() {
+                        "removed"
+                    } else {
+                        "added"
+                    };
+                    writer.write_record([&*value, change, &entry.changed_on.to_string()])
+                }
+            };
+        }
+        send(writer)
+    })
+}
+
+/// Operators open these files in spreadsheets, which evaluate a cell starting with `=`, `+`, `-`,
+/// `@`, tab or CR as a formula (an email may legally start with `=` or `-`), so such a value gets
+/// a leading `'`; an E.164 mobile (`+` then one or more ASCII digits only) is no formula and stays
+/// byte-identical for operators who match on it.
+///
+/// The PostgreSQL export applies the same rule in its SELECT
+/// ([`db::backend::copy_csv::NEUTRALISED_VALUE`]); the test
+/// `the_csv_export_neutralises_and_quotes_odd_values_as_it_always_has` holds both to the same
+/// bytes.
+pub fn neutralise(value: &str) -> Cow<'_, str> {
+    let e164 = value
+        .strip_prefix('+')
+        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
+    match value.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') if !e164 => Cow::Owned(format!("'{value}")),
+        _ => Cow::Borrowed(value),
+    }
+}
+
 /// A page of the dealer's pull log after the pull `after`; 404 when there is no such dealer.
 pub fn pulls(
     conn: &mut DbConnection,
@@ -194,4 +269,23 @@ pub fn check(
         mobiles: found_mobiles,
         invalid,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralise;
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_evaluate_are_neutralised() {
+        for (value, cell) in [
+            ("=1+1@sea.example", "'=1+1@sea.example"),
+            ("-x@sea.example", "'-x@sea.example"),
+            ("+x@sea.example", "'+x@sea.example"),
+            ("+", "'+"),
+            ("+27836567788", "+27836567788"),
+            ("fred@sea.com", "fred@sea.com"),
+        ] {
+            assert_eq!(neutralise(value), cell);
+        }
+    }
 }

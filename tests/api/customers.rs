@@ -180,3 +180,55 @@ async fn a_customer_of_an_unknown_dealer_is_not_created() {
         .await
         .assert_problem(StatusCode::NOT_FOUND);
 }
+
+/// A search logs a read for each record it shows and for no other: the extra record read to
+/// tell whether a next page exists was not shown to anyone.
+#[tokio::test]
+async fn a_search_logs_a_read_only_for_the_records_on_its_page() {
+    let app = spawn_app().await;
+    app.create_dealer("abc-motors").await;
+    let staff = dealer("abc-motors");
+    let mut ids = Vec::new();
+    for first_name in ["Fred", "Freda"] {
+        let mut body = fred();
+        body["first_name"] = json!(first_name);
+        ids.push(
+            app.create_customer("abc-motors", body).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let reads_of = |id: i64| {
+        let app = &app;
+        let staff = staff.clone();
+        async move {
+            let reads = app
+                .get(
+                    &format!("/v1/dealers/abc-motors/customers/{id}/reads"),
+                    &staff,
+                )
+                .await;
+            assert_eq!(reads.status, StatusCode::OK, "{}", reads.body);
+            reads.body["items"].as_array().unwrap().len()
+        }
+    };
+    let first = app
+        .get(
+            "/v1/dealers/abc-motors/customers?email=fred@sea.com&limit=1",
+            &staff,
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.body["items"][0]["id"], ids[0]);
+    assert_eq!((reads_of(ids[0]).await, reads_of(ids[1]).await), (1, 0));
+    let next = first.body["next"].as_str().unwrap();
+    let second = app
+        .get(
+            &format!("/v1/dealers/abc-motors/customers?email=fred@sea.com&limit=1&after={next}"),
+            &staff,
+        )
+        .await;
+    assert_eq!(second.body["items"][0]["id"], ids[1]);
+    assert_eq!(second.body["next"], serde_json::Value::Null);
+    assert_eq!((reads_of(ids[0]).await, reads_of(ids[1]).await), (1, 1));
+}

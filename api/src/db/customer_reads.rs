@@ -19,6 +19,13 @@ pub struct ReadRow {
     pub read_at: NaiveDateTime,
 }
 
+/// Who reads which dealer's records, when: logged for each record a read shows.
+pub struct Read<'a> {
+    pub dealer: &'a str,
+    pub reader: &'a Actor,
+    pub at: NaiveDateTime,
+}
+
 /// Records that `actor` read these records of the dealer.
 pub fn record(
     conn: &mut DbConnection,

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::schema::customers;
 use super::{DbConnection, Page};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = customers)]
 pub struct CustomerRow {
     pub id: i64,
@@ -85,6 +85,25 @@ pub fn list(
         query = query.filter(customers::mobile.eq(mobile.clone()));
     }
     Ok(Page::from_overfetch(query.load(conn)?, limit))
+}
+
+/// Staff search: a page of [`list`], each record on it logged as read. On PostgreSQL one
+/// statement does both (the lookup's hot path: one round trip); SQLite runs the two.
+pub fn search_recording_reads(
+    conn: &mut DbConnection,
+    filter: &CustomerFilter,
+    after: i64,
+    limit: i64,
+    read: &super::customer_reads::Read<'_>,
+) -> QueryResult<Page<CustomerRow>> {
+    if let DbConnection::Pg(pg) = conn {
+        let rows = super::backend::search_recording_reads(pg, filter, after, limit, read)?;
+        return Ok(Page::from_overfetch(rows, limit));
+    }
+    let page = list(conn, read.dealer, filter, after, limit)?;
+    let ids: Vec<i64> = page.items.iter().map(|c| c.id).collect();
+    super::customer_reads::record(conn, read.dealer, &ids, read.reader, read.at)?;
+    Ok(page)
 }
 
 /// The dealer's records that hold any of these emails or mobiles and are not de-identified.

@@ -91,10 +91,14 @@ pub fn search(
     limit: i64,
     reader: &Actor,
 ) -> Result<Page<CustomerRow>, ApiError> {
-    let page = table::list(conn, dealer.as_str(), filter, after, limit)?;
-    let ids: Vec<i64> = page.items.iter().map(|c| c.id).collect();
-    customer_reads::record(conn, dealer.as_str(), &ids, reader, db::now())?;
-    Ok(page)
+    let read = customer_reads::Read {
+        dealer: dealer.as_str(),
+        reader,
+        at: db::now(),
+    };
+    Ok(table::search_recording_reads(
+        conn, filter, after, limit, &read,
+    )?)
 }
 
 /// Who read a record and when, oldest first; for a withdrawn record only how many reads it had

@@ -1,3 +1,4 @@
+DROP INDEX change_events_unlinked;
 CREATE INDEX change_events_dealer ON change_events (dealer_id, id);
 CREATE INDEX change_events_customer ON change_events (customer_id, id) WHERE customer_id IS NOT NULL;
 DROP INDEX change_events_customer_feed;

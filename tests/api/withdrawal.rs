@@ -490,3 +490,50 @@ async fn a_withdrawal_spends_the_token_and_a_later_lookup_sees_only_the_blacklis
         .await
         .assert_problem(StatusCode::UNAUTHORIZED);
 }
+
+/// Only active leads become lost: a lead already won stays won (and is not reported lost), and
+/// every lead's free text is cleared all the same.
+#[tokio::test]
+async fn a_won_lead_stays_won_and_only_active_leads_are_lost() {
+    let app = spawn_app().await;
+    app.create_dealer("abc-motors").await;
+    let (id, leads) = fred_with_leads(&app).await;
+    let won = app
+        .patch(
+            &format!("/v1/dealers/abc-motors/leads/{}", leads[0]),
+            &dealer("abc-motors"),
+            json!({"status": "won"}),
+        )
+        .await;
+    assert_eq!(won.status, StatusCode::OK, "{}", won.body);
+    let withdrawn = app
+        .post(
+            &format!("/v1/dealers/abc-motors/customers/{id}/withdraw-consent"),
+            &dealer("abc-motors"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(withdrawn.status, StatusCode::OK, "{}", withdrawn.body);
+    assert_eq!(withdrawn.body["lead_ids_lost"], json!([leads[1]]));
+    for (lead, status) in [(leads[0], "won"), (leads[1], "lost")] {
+        let read = app
+            .get(
+                &format!("/v1/dealers/abc-motors/leads/{lead}"),
+                &dealer("abc-motors"),
+            )
+            .await;
+        assert_eq!(read.body["status"], status, "{}", read.body);
+        assert_eq!(
+            read.body["message"],
+            serde_json::Value::Null,
+            "{}",
+            read.body
+        );
+        assert_eq!(
+            read.body["vehicle"],
+            serde_json::Value::Null,
+            "{}",
+            read.body
+        );
+    }
+}

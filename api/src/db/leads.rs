@@ -77,23 +77,28 @@ pub fn update(conn: &mut DbConnection, id: i64, changes: &LeadChanges) -> QueryR
         .get_result(conn)
 }
 
-/// A de-identified customer's leads: `active` (its leads the caller read as active) become
-/// lost, and every free-text field (what the customer wrote, where the lead came from, the
-/// vehicle, which may hold a registration number) is cleared from all of them. The caller holds
-/// the record's lock, and every action that adds or reopens a lead waits for it.
+/// A de-identified customer's leads, in one statement: active ones become lost (at `at`), and
+/// every free-text field (what the customer wrote, where the lead came from, the vehicle, which
+/// may hold a registration number) is cleared from all of them. The caller holds the record's
+/// lock, and every action that adds or reopens a lead waits for it.
 pub fn lose_and_clear(
     conn: &mut DbConnection,
     customer_id: i64,
-    active: &[i64],
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    if !active.is_empty() {
-        diesel::update(leads::table.filter(leads::id.eq_any(active)))
-            .set((leads::status.eq("lost"), leads::updated_at.eq(at)))
-            .execute(conn)?;
-    }
+    use diesel::dsl::case_when;
+    let active = leads::status.eq("active");
     diesel::update(leads::table.filter(leads::customer_id.eq(customer_id)))
         .set((
+            leads::status.eq(
+                case_when(active, "lost".into_sql::<diesel::sql_types::Text>())
+                    .otherwise(leads::status),
+            ),
+            leads::updated_at.eq(case_when(
+                leads::status.eq("active"),
+                at.into_sql::<diesel::sql_types::Timestamp>(),
+            )
+            .otherwise(leads::updated_at)),
             leads::message.eq(None::<String>),
             leads::source.eq(None::<String>),
             leads::vehicle.eq(None::<String>),

@@ -100,21 +100,25 @@ pub fn mark_used(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryR
 
 /// The ids of the verifications of these identifiers, and of the identifier changes asked for
 /// these records, at a dealer (a withdrawal forgets them and what refers to them).
-pub fn ids_for(
+/// Deletes the dealer's verifications of any of `identifier_keys` or asked for any of
+/// `customer_ids` (identifier changes); returns their ids. One statement.
+pub fn delete_for(
     conn: &mut DbConnection,
     dealer: &str,
     identifier_keys: &[String],
     customer_ids: &[i64],
 ) -> QueryResult<Vec<String>> {
-    verifications::table
-        .filter(verifications::dealer_id.eq(dealer))
-        .filter(
-            verifications::identifier_key
-                .eq_any(identifier_keys)
-                .or(verifications::customer_id.eq_any(customer_ids)),
-        )
-        .select(verifications::id)
-        .load(conn)
+    diesel::delete(
+        verifications::table
+            .filter(verifications::dealer_id.eq(dealer))
+            .filter(
+                verifications::identifier_key
+                    .eq_any(identifier_keys)
+                    .or(verifications::customer_id.eq_any(customer_ids)),
+            ),
+    )
+    .returning(verifications::id)
+    .get_results(conn)
 }
 
 pub fn delete(conn: &mut DbConnection, ids: &[String]) -> QueryResult<usize> {

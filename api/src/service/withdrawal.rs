@@ -223,7 +223,7 @@ fn close_leads(
         .filter(|lead| lead.status == "active")
         .map(|lead| lead.id)
         .collect();
-    leads::lose_and_clear(conn, customer.id, &lost, cx.now)?;
+    leads::lose_and_clear(conn, customer.id, cx.now)?;
     Ok(ClosedLeads { before, lost })
 }
 
@@ -276,8 +276,7 @@ fn forget_verifications(
         .iter()
         .map(|i| cx.hasher.identifier(i))
         .collect();
-    let verification_ids = verifications::ids_for(conn, dealer_id, &keys, &[customer.id])?;
-    verifications::delete(conn, &verification_ids)?;
+    let verification_ids = verifications::delete_for(conn, dealer_id, &keys, &[customer.id])?;
     lookup_alerts::delete_for_identifiers(conn, dealer_id, &keys)?;
     let references: Vec<String> = verification_ids
         .iter()

@@ -2,6 +2,7 @@
 //! written once against [`DbConnection`].
 
 pub mod copy_csv;
+pub mod search;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -325,53 +326,6 @@ pub fn settled_below(conn: &mut DbConnection) -> QueryResult<Option<i64>> {
     )
     .get_result::<Bound>(pg)?;
     Ok(Some(bound.bound))
-}
-
-/// Staff search on PostgreSQL in one statement: the page of the dealer's records (after
-/// `after`, `limit` and one more to tell whether a next page exists), and a read logged for each
-/// record shown, written by the same statement (a data-modifying CTE), so the read and its log
-/// are one round trip and one transaction. SQLite runs the two statements.
-pub fn search_recording_reads(
-    pg: &mut PgConnection,
-    filter: &super::customers::CustomerFilter,
-    after: i64,
-    limit: i64,
-    read: &super::customer_reads::Read<'_>,
-) -> QueryResult<Vec<super::customers::CustomerRow>> {
-    use diesel::sql_types::{BigInt, Timestamp};
-    let mut narrowing = String::new();
-    if filter.email.is_some() {
-        narrowing.push_str(" AND email = $8");
-    }
-    if filter.mobile.is_some() {
-        narrowing.push_str(if filter.email.is_some() {
-            " AND mobile = $9"
-        } else {
-            " AND mobile = $8"
-        });
-    }
-    let sql = format!(
-        "WITH found AS (SELECT id, dealer_id, first_name, last_name, email, mobile, \
-           consent_process, consent_market, consent_source, created_at, updated_at, \
-           deidentified_at FROM customers WHERE dealer_id = $1 AND id > $2{narrowing} \
-           ORDER BY id LIMIT $3), \
-         logged AS (INSERT INTO customer_reads (dealer_id, customer_id, actor_role, actor_sub, \
-           read_at) SELECT dealer_id, id, $4, $5, $6 FROM found ORDER BY id LIMIT $7) \
-         SELECT * FROM found ORDER BY id"
-    );
-    let mut query = diesel::sql_query(sql)
-        .into_boxed()
-        .bind::<Text, _>(read.dealer.to_owned())
-        .bind::<BigInt, _>(after)
-        .bind::<BigInt, _>(limit + 1)
-        .bind::<Text, _>(read.reader.role.clone())
-        .bind::<Text, _>(read.reader.sub.clone())
-        .bind::<Timestamp, _>(read.at)
-        .bind::<BigInt, _>(limit);
-    for value in [&filter.email, &filter.mobile].into_iter().flatten() {
-        query = query.bind::<Text, _>(value.clone());
-    }
-    query.load(pg)
 }
 
 /// Serialises the transactions that name `key` (one identifier's sends, one verification's

@@ -97,7 +97,7 @@ pub fn search_recording_reads(
     read: &super::customer_reads::Read<'_>,
 ) -> QueryResult<Page<CustomerRow>> {
     if let DbConnection::Pg(pg) = conn {
-        let rows = super::backend::search_recording_reads(pg, filter, after, limit, read)?;
+        let rows = super::backend::search::search_recording_reads(pg, filter, after, limit, read)?;
         return Ok(Page::from_overfetch(rows, limit));
     }
     let page = list(conn, read.dealer, filter, after, limit)?;

@@ -33,8 +33,9 @@ pub struct FollowUpRow {
     pub reminded_due_at: Option<NaiveDateTime>,
 }
 
+// `None` as NULL, so the INSERT stays prepared (see `outbox::NewMessageRow`).
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = follow_ups)]
+#[diesel(table_name = follow_ups, treat_none_as_default_value = false)]
 pub struct NewFollowUpRow<'a> {
     pub dealer_id: &'a str,
     pub kind: &'a str,

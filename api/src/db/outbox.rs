@@ -35,9 +35,9 @@ pub struct MessageRow {
     pub webhook_id: Option<i64>,
 }
 
-/// What a message says and to whom; gone once purged.
+/// What a message says and to whom; gone once purged. (`None` as NULL: see [`NewMessageRow`].)
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = contents)]
+#[diesel(table_name = contents, treat_none_as_default_value = false)]
 pub struct ContentRow {
     pub message_id: i64,
     /// JSON array of addresses (emails, or E.164 mobiles).
@@ -50,8 +50,10 @@ pub struct ContentRow {
 /// A message with its content, if not purged.
 pub type Message = (MessageRow, Option<ContentRow>);
 
+// `None` is written as NULL (no column here has another default), so the INSERT's SQL is the
+// same every time and diesel keeps it prepared; with DEFAULT it is planned on every call.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = outbox)]
+#[diesel(table_name = outbox, treat_none_as_default_value = false)]
 pub struct NewMessageRow {
     pub dealer_id: String,
     pub customer_id: Option<i64>,

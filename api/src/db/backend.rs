@@ -2,6 +2,7 @@
 //! written once against [`DbConnection`].
 
 pub mod copy_csv;
+pub mod prepared;
 pub mod search;
 
 use std::path::PathBuf;
@@ -279,10 +280,12 @@ fn lock_dealer_pg(pg: &mut PgConnection, dealer_id: &str, mode: DealerLock) -> Q
         DealerLock::Exclusive => "pg_advisory_xact_lock",
         DealerLock::Shared => "pg_advisory_xact_lock_shared",
     };
-    diesel::sql_query(format!(
-        "SELECT {function}(hashtextextended('dealer:' || $1, 0))"
-    ))
-    .bind::<Text, _>(dealer_id)
+    prepared::Prepared(
+        diesel::sql_query(format!(
+            "SELECT {function}(hashtextextended('dealer:' || $1, 0))"
+        ))
+        .bind::<Text, _>(dealer_id),
+    )
     .execute(pg)?;
     Ok(())
 }
@@ -293,9 +296,11 @@ fn lock_dealer_pg(pg: &mut PgConnection, dealer_id: &str, mode: DealerLock) -> Q
 pub fn lock_customers(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<()> {
     use diesel::sql_types::{Array, BigInt};
     if let (DbConnection::Pg(pg), false) = (conn, ids.is_empty()) {
-        diesel::sql_query("SELECT id FROM customers WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-            .bind::<Array<BigInt>, _>(ids)
-            .execute(pg)?;
+        prepared::Prepared(
+            diesel::sql_query("SELECT id FROM customers WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+                .bind::<Array<BigInt>, _>(ids),
+        )
+        .execute(pg)?;
     }
     Ok(())
 }
@@ -333,9 +338,11 @@ pub fn settled_below(conn: &mut DbConnection) -> QueryResult<Option<i64>> {
 /// serialises every writer.
 pub fn lock_key(conn: &mut DbConnection, key: &str) -> QueryResult<()> {
     if let DbConnection::Pg(pg) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind::<Text, _>(key)
-            .execute(pg)?;
+        prepared::Prepared(
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind::<Text, _>(key),
+        )
+        .execute(pg)?;
     }
     Ok(())
 }

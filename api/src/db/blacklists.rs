@@ -98,7 +98,7 @@ macro_rules! blacklist {
             ) -> QueryResult<()> {
                 // Written out: diesel's upsert builder does not reach a connection that may be
                 // either backend, and both speak this SQL.
-                diesel::sql_query(concat!(
+                crate::db::backend::prepared::execute(conn, diesel::sql_query(concat!(
                     "INSERT INTO ",
                     stringify!($table),
                     " (dealer_id, value, added_on, changed_on) VALUES ($1, $2, $3, $3) \
@@ -109,8 +109,7 @@ macro_rules! blacklist {
                 ))
                 .bind::<Text, _>(dealer)
                 .bind::<Text, _>(value)
-                .bind::<Date, _>(day)
-                .execute(conn)?;
+                .bind::<Date, _>(day))?;
                 Ok(())
             }
 

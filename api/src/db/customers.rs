@@ -165,8 +165,9 @@ pub fn update(
 
 /// Clears every personal field; the id stays. Both consents become false.
 pub fn deidentify(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(customers::table.find(id))
-        .set((
+    super::backend::prepared::execute(
+        conn,
+        diesel::update(customers::table.find(id)).set((
             customers::first_name.eq(None::<String>),
             customers::last_name.eq(None::<String>),
             customers::email.eq(None::<String>),
@@ -176,6 +177,6 @@ pub fn deidentify(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> QueryR
             customers::consent_market.eq(false),
             customers::deidentified_at.eq(Some(at)),
             customers::updated_at.eq(at),
-        ))
-        .execute(conn)
+        )),
+    )
 }

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::backend::prepared::Prepared;
 use super::schema::change_events;
 use super::{DbConnection, Page};
 use crate::domain::events::{EventKind, FieldChange, NewEvent};
@@ -98,24 +99,30 @@ fn record_rows(
          channel, changes, lead_ids, occurred_at) VALUES {} RETURNING id",
         rows.join(", ")
     );
-    let mut query = diesel::sql_query(sql).into_boxed();
-    for event in events {
-        query = query
-            .bind::<Text, _>(dealer.to_owned())
-            .bind::<Nullable<BigInt>, _>(event.customer_id)
-            .bind::<Text, _>(event.kind.as_str())
-            .bind::<Text, _>(event.actor.role.clone())
-            .bind::<Text, _>(event.actor.sub.clone())
-            .bind::<Text, _>(event.origin.as_str())
-            .bind::<Text, _>(to_json(&event.changes))
-            .bind::<Nullable<Text>, _>(event.lead_ids.as_ref().map(to_json))
-            .bind::<Timestamp, _>(at);
+    // The statement is built for the connection's own backend, so it can stay prepared there.
+    macro_rules! run {
+        ($conn:expr) => {{
+            let mut query = diesel::sql_query(sql).into_boxed();
+            for event in events {
+                query = query
+                    .bind::<Text, _>(dealer.to_owned())
+                    .bind::<Nullable<BigInt>, _>(event.customer_id)
+                    .bind::<Text, _>(event.kind.as_str())
+                    .bind::<Text, _>(event.actor.role.clone())
+                    .bind::<Text, _>(event.actor.sub.clone())
+                    .bind::<Text, _>(event.origin.as_str())
+                    .bind::<Text, _>(to_json(&event.changes))
+                    .bind::<Nullable<Text>, _>(event.lead_ids.as_ref().map(to_json))
+                    .bind::<Timestamp, _>(at);
+            }
+            Prepared(query).load::<Recorded>($conn)?
+        }};
     }
-    let mut ids: Vec<i64> = query
-        .load::<Recorded>(conn)?
-        .into_iter()
-        .map(|row| row.id)
-        .collect();
+    let recorded = match conn {
+        DbConnection::Pg(pg) => run!(pg),
+        DbConnection::Sqlite(sqlite) => run!(sqlite),
+    };
+    let mut ids: Vec<i64> = recorded.into_iter().map(|row| row.id).collect();
     // Ids are drawn in the order of the rows given; RETURNING need not keep it.
     ids.sort_unstable();
     Ok(ids)

@@ -88,21 +88,20 @@ pub fn lose_and_clear(
 ) -> QueryResult<()> {
     use diesel::dsl::case_when;
     let active = leads::status.eq("active");
-    diesel::update(leads::table.filter(leads::customer_id.eq(customer_id)))
-        .set((
-            leads::status.eq(
-                case_when(active, "lost".into_sql::<diesel::sql_types::Text>())
-                    .otherwise(leads::status),
-            ),
-            leads::updated_at.eq(case_when(
-                leads::status.eq("active"),
-                at.into_sql::<diesel::sql_types::Timestamp>(),
-            )
-            .otherwise(leads::updated_at)),
-            leads::message.eq(None::<String>),
-            leads::source.eq(None::<String>),
-            leads::vehicle.eq(None::<String>),
-        ))
-        .execute(conn)?;
+    let update = diesel::update(leads::table.filter(leads::customer_id.eq(customer_id))).set((
+        leads::status.eq(
+            case_when(active, "lost".into_sql::<diesel::sql_types::Text>())
+                .otherwise(leads::status),
+        ),
+        leads::updated_at.eq(case_when(
+            leads::status.eq("active"),
+            at.into_sql::<diesel::sql_types::Timestamp>(),
+        )
+        .otherwise(leads::updated_at)),
+        leads::message.eq(None::<String>),
+        leads::source.eq(None::<String>),
+        leads::vehicle.eq(None::<String>),
+    ));
+    super::backend::prepared::execute(conn, update)?;
     Ok(())
 }

@@ -99,16 +99,17 @@ pub fn record_sent(
     worker: &str,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(claimed_by(id, worker))
-        .set((
+    super::backend::prepared::execute(
+        conn,
+        diesel::update(claimed_by(id, worker)).set((
             outbox::status.eq(SENT),
             outbox::attempts.eq(outbox::attempts + 1),
             outbox::sent_at.eq(Some(at)),
             outbox::last_error.eq(None::<String>),
             outbox::claimed_by.eq(None::<String>),
             outbox::claimed_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)
+        )),
+    )
 }
 
 /// A failed attempt: retried at `retry_at`, or `failed` for good when `retry_at` is None (then
@@ -125,16 +126,17 @@ pub fn record_failure(
         Some(at) => (PENDING, at),
         None => (FAILED, now),
     };
-    diesel::update(claimed_by(id, worker))
-        .set((
+    super::backend::prepared::execute(
+        conn,
+        diesel::update(claimed_by(id, worker)).set((
             outbox::status.eq(status),
             outbox::attempts.eq(outbox::attempts + 1),
             outbox::last_error.eq(Some(error)),
             outbox::next_attempt_at.eq(at),
             outbox::claimed_by.eq(None::<String>),
             outbox::claimed_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)
+        )),
+    )
 }
 
 /// Gives back claims this worker will not use (on shutdown).

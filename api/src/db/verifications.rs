@@ -133,12 +133,14 @@ pub fn spend_subject(
 ) -> QueryResult<()> {
     // Spent already (a retried or concurrent withdrawal): nothing more to record. DO NOTHING
     // rather than catching the violation, which would abort a PostgreSQL transaction.
-    diesel::sql_query(
-        "INSERT INTO spent_subjects (sub_key, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-    )
-    .bind::<diesel::sql_types::Text, _>(sub_key)
-    .bind::<diesel::sql_types::Timestamp, _>(expires_at)
-    .execute(conn)?;
+    super::backend::prepared::execute(
+        conn,
+        diesel::sql_query(
+            "INSERT INTO spent_subjects (sub_key, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind::<diesel::sql_types::Text, _>(sub_key)
+        .bind::<diesel::sql_types::Timestamp, _>(expires_at),
+    )?;
     Ok(())
 }
 

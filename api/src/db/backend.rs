@@ -280,13 +280,13 @@ fn lock_dealer_pg(pg: &mut PgConnection, dealer_id: &str, mode: DealerLock) -> Q
         DealerLock::Exclusive => "pg_advisory_xact_lock",
         DealerLock::Shared => "pg_advisory_xact_lock_shared",
     };
-    prepared::Prepared(
+    prepared::run_pg::<_, prepared::Done>(
+        pg,
         diesel::sql_query(format!(
-            "SELECT {function}(hashtextextended('dealer:' || $1, 0))"
+            "SELECT 1 AS n FROM {function}(hashtextextended('dealer:' || $1, 0))"
         ))
         .bind::<Text, _>(dealer_id),
-    )
-    .execute(pg)?;
+    )?;
     Ok(())
 }
 
@@ -296,11 +296,13 @@ fn lock_dealer_pg(pg: &mut PgConnection, dealer_id: &str, mode: DealerLock) -> Q
 pub fn lock_customers(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<()> {
     use diesel::sql_types::{Array, BigInt};
     if let (DbConnection::Pg(pg), false) = (conn, ids.is_empty()) {
-        prepared::Prepared(
-            diesel::sql_query("SELECT id FROM customers WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-                .bind::<Array<BigInt>, _>(ids),
-        )
-        .execute(pg)?;
+        prepared::run_pg::<_, prepared::Done>(
+            pg,
+            diesel::sql_query(
+                "SELECT 1 AS n FROM customers WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            )
+            .bind::<Array<BigInt>, _>(ids),
+        )?;
     }
     Ok(())
 }
@@ -338,11 +340,11 @@ pub fn settled_below(conn: &mut DbConnection) -> QueryResult<Option<i64>> {
 /// serialises every writer.
 pub fn lock_key(conn: &mut DbConnection, key: &str) -> QueryResult<()> {
     if let DbConnection::Pg(pg) = conn {
-        prepared::Prepared(
-            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        prepared::run_pg::<_, prepared::Done>(
+            pg,
+            diesel::sql_query("SELECT 1 AS n FROM pg_advisory_xact_lock(hashtextextended($1, 0))")
                 .bind::<Text, _>(key),
-        )
-        .execute(pg)?;
+        )?;
     }
     Ok(())
 }

@@ -98,14 +98,15 @@ macro_rules! blacklist {
             ) -> QueryResult<()> {
                 // Written out: diesel's upsert builder does not reach a connection that may be
                 // either backend, and both speak this SQL.
-                crate::db::backend::prepared::execute(conn, diesel::sql_query(concat!(
+                use crate::db::backend::prepared;
+                prepared::run::<_, prepared::Done>(conn, diesel::sql_query(concat!(
                     "INSERT INTO ",
                     stringify!($table),
                     " (dealer_id, value, added_on, changed_on) VALUES ($1, $2, $3, $3) \
                      ON CONFLICT (dealer_id, value) DO UPDATE SET added_on = excluded.added_on, \
                      removed_on = NULL, changed_on = excluded.changed_on WHERE ",
                     stringify!($table),
-                    ".removed_on IS NOT NULL"
+                    ".removed_on IS NOT NULL RETURNING 1 AS n"
                 ))
                 .bind::<Text, _>(dealer)
                 .bind::<Text, _>(value)

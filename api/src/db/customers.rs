@@ -165,18 +165,20 @@ pub fn update(
 
 /// Clears every personal field; the id stays. Both consents become false.
 pub fn deidentify(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> QueryResult<usize> {
-    super::backend::prepared::execute(
+    super::backend::prepared::run::<_, i64>(
         conn,
-        diesel::update(customers::table.find(id)).set((
-            customers::first_name.eq(None::<String>),
-            customers::last_name.eq(None::<String>),
-            customers::email.eq(None::<String>),
-            customers::mobile.eq(None::<String>),
-            customers::consent_source.eq(None::<String>),
-            customers::consent_process.eq(false),
-            customers::consent_market.eq(false),
-            customers::deidentified_at.eq(Some(at)),
-            customers::updated_at.eq(at),
-        )),
+        diesel::update(customers::table.find(id))
+            .set((
+                customers::first_name.eq(None::<String>),
+                customers::last_name.eq(None::<String>),
+                customers::email.eq(None::<String>),
+                customers::mobile.eq(None::<String>),
+                customers::consent_source.eq(None::<String>),
+                customers::consent_process.eq(false),
+                customers::consent_market.eq(false),
+                customers::deidentified_at.eq(Some(at)),
+                customers::updated_at.eq(at),
+            ))
+            .returning(customers::id),
     )
 }

@@ -233,13 +233,14 @@ pub fn forget_identifiers(conn: &mut DbConnection, message_ids: &[i64]) -> Query
 
 /// A withdrawal clears what the dealer wrote when closing the customer's follow-ups.
 pub fn clear_notes_of(conn: &mut DbConnection, customer_id: i64) -> QueryResult<usize> {
-    super::backend::prepared::execute(
+    super::backend::prepared::run::<_, i64>(
         conn,
         diesel::update(
             follow_ups::table
                 .filter(follow_ups::customer_id.eq(customer_id))
                 .filter(follow_ups::note.is_not_null()),
         )
-        .set(follow_ups::note.eq(None::<String>)),
+        .set(follow_ups::note.eq(None::<String>))
+        .returning(follow_ups::id),
     )
 }

@@ -102,6 +102,6 @@ pub fn lose_and_clear(
         leads::source.eq(None::<String>),
         leads::vehicle.eq(None::<String>),
     ));
-    super::backend::prepared::execute(conn, update)?;
+    super::backend::prepared::run::<_, i64>(conn, update.returning(leads::id))?;
     Ok(())
 }

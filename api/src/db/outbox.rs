@@ -99,16 +99,18 @@ pub fn record_sent(
     worker: &str,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    super::backend::prepared::execute(
+    super::backend::prepared::run::<_, i64>(
         conn,
-        diesel::update(claimed_by(id, worker)).set((
-            outbox::status.eq(SENT),
-            outbox::attempts.eq(outbox::attempts + 1),
-            outbox::sent_at.eq(Some(at)),
-            outbox::last_error.eq(None::<String>),
-            outbox::claimed_by.eq(None::<String>),
-            outbox::claimed_until.eq(None::<NaiveDateTime>),
-        )),
+        diesel::update(claimed_by(id, worker))
+            .set((
+                outbox::status.eq(SENT),
+                outbox::attempts.eq(outbox::attempts + 1),
+                outbox::sent_at.eq(Some(at)),
+                outbox::last_error.eq(None::<String>),
+                outbox::claimed_by.eq(None::<String>),
+                outbox::claimed_until.eq(None::<NaiveDateTime>),
+            ))
+            .returning(outbox::id),
     )
 }
 
@@ -126,16 +128,18 @@ pub fn record_failure(
         Some(at) => (PENDING, at),
         None => (FAILED, now),
     };
-    super::backend::prepared::execute(
+    super::backend::prepared::run::<_, i64>(
         conn,
-        diesel::update(claimed_by(id, worker)).set((
-            outbox::status.eq(status),
-            outbox::attempts.eq(outbox::attempts + 1),
-            outbox::last_error.eq(Some(error)),
-            outbox::next_attempt_at.eq(at),
-            outbox::claimed_by.eq(None::<String>),
-            outbox::claimed_until.eq(None::<NaiveDateTime>),
-        )),
+        diesel::update(claimed_by(id, worker))
+            .set((
+                outbox::status.eq(status),
+                outbox::attempts.eq(outbox::attempts + 1),
+                outbox::last_error.eq(Some(error)),
+                outbox::next_attempt_at.eq(at),
+                outbox::claimed_by.eq(None::<String>),
+                outbox::claimed_until.eq(None::<NaiveDateTime>),
+            ))
+            .returning(outbox::id),
     )
 }
 

@@ -133,10 +133,12 @@ pub fn spend_subject(
 ) -> QueryResult<()> {
     // Spent already (a retried or concurrent withdrawal): nothing more to record. DO NOTHING
     // rather than catching the violation, which would abort a PostgreSQL transaction.
-    super::backend::prepared::execute(
+    use super::backend::prepared;
+    prepared::run::<_, prepared::Done>(
         conn,
         diesel::sql_query(
-            "INSERT INTO spent_subjects (sub_key, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            "INSERT INTO spent_subjects (sub_key, expires_at) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING RETURNING 1 AS n",
         )
         .bind::<diesel::sql_types::Text, _>(sub_key)
         .bind::<diesel::sql_types::Timestamp, _>(expires_at),

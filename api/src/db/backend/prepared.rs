@@ -46,13 +46,34 @@ impl<Q: Query> Query for Prepared<Q> {
 impl<Q> RunQueryDsl<PgConnection> for Prepared<Q> {}
 impl<Q> RunQueryDsl<SqliteConnection> for Prepared<Q> {}
 
-/// Runs `query` (built for either backend) on `conn`, kept prepared.
-pub fn execute<Q>(conn: &mut super::DbConnection, query: Q) -> QueryResult<usize>
+/// One row of a statement run for its effect: a locking `SELECT`, or an `INSERT`/`UPDATE` with
+/// `RETURNING 1 AS n`.
+#[derive(diesel::QueryableByName)]
+pub struct Done {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    #[allow(dead_code)]
+    n: i32,
+}
+
+/// Runs `query` (built for either backend, returning rows of `U`) on `conn`, kept prepared;
+/// returns how many rows it returned. Statements run for their effect go through here with a
+/// `RETURNING` (or as a `SELECT`): diesel hands a statement to `execute` by reference, which
+/// loses [`Prepared`]'s answer, and to `load` by value, which keeps it.
+pub fn run<'q, Q, U>(conn: &mut super::DbConnection, query: Q) -> QueryResult<usize>
 where
-    Q: QueryFragment<Pg> + QueryFragment<Sqlite>,
+    Prepared<Q>: diesel::query_dsl::LoadQuery<'q, PgConnection, U>
+        + diesel::query_dsl::LoadQuery<'q, SqliteConnection, U>,
 {
     match conn {
-        super::DbConnection::Pg(pg) => Prepared(query).execute(pg),
-        super::DbConnection::Sqlite(sqlite) => Prepared(query).execute(sqlite),
+        super::DbConnection::Pg(pg) => Ok(Prepared(query).load::<U>(pg)?.len()),
+        super::DbConnection::Sqlite(sqlite) => Ok(Prepared(query).load::<U>(sqlite)?.len()),
     }
+}
+
+/// [`run`] on PostgreSQL only.
+pub fn run_pg<'q, Q, U>(pg: &mut PgConnection, query: Q) -> QueryResult<usize>
+where
+    Prepared<Q>: diesel::query_dsl::LoadQuery<'q, PgConnection, U>,
+{
+    Ok(Prepared(query).load::<U>(pg)?.len())
 }

@@ -99,9 +99,9 @@ fn record_rows(
          channel, changes, lead_ids, occurred_at) VALUES {} RETURNING id",
         rows.join(", ")
     );
-    // The statement is built for the connection's own backend, so it can stay prepared there.
+    // Built for the connection's own backend, so that on PostgreSQL it can stay prepared.
     macro_rules! run {
-        ($conn:expr) => {{
+        ($conn:expr, $wrap:path) => {{
             let mut query = diesel::sql_query(sql).into_boxed();
             for event in events {
                 query = query
@@ -115,12 +115,12 @@ fn record_rows(
                     .bind::<Nullable<Text>, _>(event.lead_ids.as_ref().map(to_json))
                     .bind::<Timestamp, _>(at);
             }
-            Prepared(query).load::<Recorded>($conn)?
+            $wrap(query).load::<Recorded>($conn)?
         }};
     }
     let recorded = match conn {
-        DbConnection::Pg(pg) => run!(pg),
-        DbConnection::Sqlite(sqlite) => run!(sqlite),
+        DbConnection::Pg(pg) => run!(pg, Prepared),
+        DbConnection::Sqlite(sqlite) => run!(sqlite, std::convert::identity),
     };
     let mut ids: Vec<i64> = recorded.into_iter().map(|row| row.id).collect();
     // Ids are drawn in the order of the rows given; RETURNING need not keep it.
@@ -240,7 +240,6 @@ pub fn redact_masked_lookups(
     dealer: &str,
     masked: &[String],
 ) -> QueryResult<usize> {
-    use diesel::dsl::sql;
     use diesel::sql_types::Bool;
     if masked.is_empty() {
         return Ok(0);
@@ -248,7 +247,7 @@ pub fn redact_masked_lookups(
     // The LIKEs narrow the rows read (one read for every value); the exact match is checked
     // below.
     let mut naming: Box<dyn BoxableExpression<_, _, SqlType = Bool>> =
-        Box::new(sql::<Bool>("1 = 0"));
+        Box::new(false.into_sql::<Bool>());
     for value in masked {
         let escaped = super::like_escaped(value);
         naming = Box::new(

@@ -222,13 +222,14 @@ pub fn counts(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<(S
 /// Forgets the identifiers of NOT FOUND follow-ups whose email content (`message_ids`) is being
 /// purged: the follow-up keeps the identifier no longer than the email does.
 pub fn forget_identifiers(conn: &mut DbConnection, message_ids: &[i64]) -> QueryResult<usize> {
-    diesel::update(
+    let forget = diesel::update(
         follow_ups::table
             .filter(follow_ups::message_id.eq_any(message_ids))
             .filter(follow_ups::identifier.is_not_null()),
     )
     .set(follow_ups::identifier.eq(None::<String>))
-    .execute(conn)
+    .returning(follow_ups::id);
+    super::backend::prepared::run::<_, i64>(conn, forget)
 }
 
 /// A withdrawal clears what the dealer wrote when closing the customer's follow-ups.

@@ -220,13 +220,12 @@ pub fn silence_addresses(
     addresses: &[&str],
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    use diesel::dsl::sql;
     use diesel::sql_types::Bool;
     if addresses.is_empty() {
         return Ok(0);
     }
     let mut naming: Box<dyn BoxableExpression<_, _, SqlType = Bool>> =
-        Box::new(sql::<Bool>("1 = 0"));
+        Box::new(false.into_sql::<Bool>());
     for address in addresses {
         let escaped = super::like_escaped(address);
         naming = Box::new(
@@ -283,12 +282,13 @@ pub fn purge(conn: &mut DbConnection, ids: &[i64], now: NaiveDateTime) -> QueryR
         diesel::delete(contents::table.filter(contents::message_id.eq_any(chunk))).execute(conn)?;
         // A NOT FOUND follow-up shows its identifier only while the email's content is kept.
         super::follow_ups::forget_identifiers(conn, chunk)?;
-        diesel::update(outbox::table.filter(outbox::id.eq_any(chunk)))
+        let purged = diesel::update(outbox::table.filter(outbox::id.eq_any(chunk)))
             .set((
                 outbox::purged_at.eq(Some(now)),
                 outbox::last_error.eq(None::<String>),
             ))
-            .execute(conn)?;
+            .returning(outbox::id);
+        super::backend::prepared::run::<_, i64>(conn, purged)?;
     }
     Ok(ids.len())
 }

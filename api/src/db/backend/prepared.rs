@@ -7,7 +7,7 @@
 
 use diesel::pg::{Pg, PgConnection};
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sqlite::{Sqlite, SqliteConnection};
+use diesel::sqlite::SqliteConnection;
 use diesel::{QueryResult, RunQueryDsl};
 
 /// A statement kept prepared, keyed by its SQL text.
@@ -23,16 +23,6 @@ impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Prepared<Q> {
     }
 }
 
-impl<Q: QueryFragment<Sqlite>> QueryFragment<Sqlite> for Prepared<Q> {
-    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        self.0.walk_ast(pass)
-    }
-
-    fn is_safe_to_cache_prepared(&self, _backend: &Sqlite) -> QueryResult<bool> {
-        Ok(true)
-    }
-}
-
 /// No static id: the cache key is the SQL text.
 impl<Q> QueryId for Prepared<Q> {
     type QueryId = ();
@@ -44,7 +34,6 @@ impl<Q: Query> Query for Prepared<Q> {
 }
 
 impl<Q> RunQueryDsl<PgConnection> for Prepared<Q> {}
-impl<Q> RunQueryDsl<SqliteConnection> for Prepared<Q> {}
 
 /// One row of a statement run for its effect: a locking `SELECT`, or an `INSERT`/`UPDATE` with
 /// `RETURNING 1 AS n`.
@@ -55,18 +44,20 @@ pub struct Done {
     n: i32,
 }
 
-/// Runs `query` (built for either backend, returning rows of `U`) on `conn`, kept prepared;
-/// returns how many rows it returned. Statements run for their effect go through here with a
-/// `RETURNING` (or as a `SELECT`): diesel hands a statement to `execute` by reference, which
-/// loses [`Prepared`]'s answer, and to `load` by value, which keeps it.
+/// Runs `query` (built for either backend, returning rows of `U`) on `conn`, kept prepared on
+/// PostgreSQL; returns how many rows it returned. Statements run for their effect go through
+/// here with a `RETURNING` (or as a `SELECT`): diesel hands a statement to `execute` by
+/// reference, which loses [`Prepared`]'s answer, and to `load` by value, which keeps it. SQLite
+/// plans in-process at little cost, and a statement whose text varies with a list's length
+/// would fill its cache, so it runs there as diesel decides.
 pub fn run<'q, Q, U>(conn: &mut super::DbConnection, query: Q) -> QueryResult<usize>
 where
-    Prepared<Q>: diesel::query_dsl::LoadQuery<'q, PgConnection, U>
-        + diesel::query_dsl::LoadQuery<'q, SqliteConnection, U>,
+    Prepared<Q>: diesel::query_dsl::LoadQuery<'q, PgConnection, U>,
+    Q: diesel::query_dsl::LoadQuery<'q, SqliteConnection, U>,
 {
     match conn {
         super::DbConnection::Pg(pg) => Ok(Prepared(query).load::<U>(pg)?.len()),
-        super::DbConnection::Sqlite(sqlite) => Ok(Prepared(query).load::<U>(sqlite)?.len()),
+        super::DbConnection::Sqlite(sqlite) => Ok(query.load::<U>(sqlite)?.len()),
     }
 }
 

@@ -2,7 +2,7 @@
 # Where a load's CPU goes, for quick A/B runs of one measure (PostgreSQL): the withdrawal load
 # (16 connections) or the lookup load (64), against ROWS customers with two leads each, with
 # the service's emails delivered to the loopback sink, and the CPU of the service, of
-# PostgreSQL's processes, of the sink and of the whole machine over the load, in seconds and
+# PostgreSQL's processes (those alive at the end), of the sink and of the whole machine over the load, in seconds and
 # per request. With PERF=1 it also records a system-wide profile to target/cpu_split.perf
 # (`perf report -i target/cpu_split.perf --no-children --sort comm,dso,sym`).
 #
@@ -63,8 +63,10 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 postgres_ticks() { local total=0; for pid in $(pgrep -u postgres postgres); do total=$((total + $(ticks "$pid"))); done; echo "$total"; }
 machine() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $5}' /proc/stat; }
 service0=$(ticks "$server"); postgres0=$(postgres_ticks); sink0=$(ticks "$sink"); read -r busy0 idle0 < <(machine)
+profiler=""
 if [ -n "${PERF:-}" ]; then
   perf record -a -g -F 499 -o target/cpu_split.perf -- sleep $((SECONDS_PER_LOAD - 1)) >/dev/null 2>&1 &
+  profiler=$!
 fi
 case "$LOAD" in
   lookup) BENCH_ROWS=$ROWS BENCH_TOKEN=$token wrk -t2 -c64 -d"${SECONDS_PER_LOAD}s" --latency -s bench/lookup.lua "$base" >"$work/wrk.txt" ;;
@@ -72,17 +74,17 @@ case "$LOAD" in
   *) echo "usage: bench/cpu_split.sh withdraw|lookup [ROWS] [SECONDS]" >&2; exit 2 ;;
 esac
 service1=$(ticks "$server"); postgres1=$(postgres_ticks); sink1=$(ticks "$sink"); read -r busy1 idle1 < <(machine)
-wait
+[ -z "$profiler" ] || wait "$profiler" || true
 
 hz=$(getconf CLK_TCK)
 requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
 awk '/Requests\/sec/ {print "requests/s", $2} /^ +50%/ {print "p50", $2} /^ +99%/ {print "p99", $2} /Non-2xx/ {print "non-2xx", $5}' "$work/wrk.txt"
 share() { # label ticks
   awk -v label="$1" -v t="$2" -v hz="$hz" -v n="$requests" \
-    'BEGIN { printf "%-34s %6.2f s CPU, %6.3f ms per request\n", label, t / hz, n > 0 ? 1000 * t / hz / n : 0 }'
+    'BEGIN { printf "%-14s %6.2f s CPU, %6.3f ms per request\n", label, t / hz, (n > 0 ? 1000 * t / hz / n : 0) }'
 }
 share "service" $((service1 - service0))
-share "postgres (backends that ended: not counted)" $((postgres1 - postgres0))
+share "postgres" $((postgres1 - postgres0))
 share "SMTP sink" $((sink1 - sink0))
 share "machine, busy" $((busy1 - busy0))
 share "machine, idle" $((idle1 - idle0))

@@ -716,24 +716,7 @@ async fn the_csv_export_neutralises_and_quotes_odd_values_as_it_always_has() {
 /// Seeds `count` emails of about 200 bytes each straight into the table (a long export with few
 /// rows), on days spread over a month.
 fn seed_long_emails(app: &TestApp, count: usize) {
-    use diesel::RunQueryDsl;
-    let pool = app.pool();
-    let mut conn = pool.get().unwrap();
-    let padding = "x".repeat(180);
-    for start in (0..count).step_by(1000) {
-        let rows: Vec<String> = (start..(start + 1000).min(count))
-            .map(|n| {
-                let on = day((n % 30) as u32);
-                format!("('abc-motors', 'person{n:07}.{padding}@mail.co.za', '{on}', '{on}')")
-            })
-            .collect();
-        diesel::sql_query(format!(
-            "INSERT INTO blacklist_emails (dealer_id, value, added_on, changed_on) VALUES {}",
-            rows.join(", ")
-        ))
-        .execute(&mut *conn)
-        .unwrap();
-    }
+    seed_padded_emails(app, 0, count, &"x".repeat(180));
 }
 
 /// Starts a CSV download of the email list and reads at least `at_least` bytes of it; returns

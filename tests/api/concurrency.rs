@@ -52,32 +52,7 @@ async fn a_follower_under_sixteen_writers_never_skips_or_repeats_an_event() {
     let app = std::sync::Arc::new(spawn_app().await);
     app.create_dealer("abc-motors").await;
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let follower = {
-        let (app, done) = (app.clone(), done.clone());
-        tokio::spawn(async move {
-            let mut read: Vec<i64> = Vec::new();
-            let mut cursor: Option<String> = None;
-            loop {
-                // Read whether the writers were done before this pass: the last pass then
-                // sees everything they wrote.
-                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
-                let path = match &cursor {
-                    Some(after) => format!("/v1/dealers/abc-motors/history?limit=20&after={after}"),
-                    None => "/v1/dealers/abc-motors/history?limit=20".to_owned(),
-                };
-                let page = app.get(&path, &dealer("abc-motors")).await;
-                assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-                let items = page.body["items"].as_array().unwrap().clone();
-                for event in &items {
-                    read.push(event["id"].as_i64().unwrap());
-                    cursor = Some(event["cursor"].as_str().unwrap().to_owned());
-                }
-                if items.is_empty() && finished {
-                    return read;
-                }
-            }
-        })
-    };
+    let follower = follow(app.clone(), done.clone(), 20);
     let mut writers = Vec::new();
     for writer in 0..16 {
         let app = app.clone();
@@ -121,23 +96,7 @@ async fn a_follower_under_sixteen_writers_never_skips_or_repeats_an_event() {
     done.store(true, std::sync::atomic::Ordering::SeqCst);
     let read = follower.await.unwrap();
 
-    let mut everything = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let path = match &after {
-            Some(a) => format!("/v1/dealers/abc-motors/history?limit=100&after={a}"),
-            None => "/v1/dealers/abc-motors/history?limit=100".to_owned(),
-        };
-        let page = app.get(&path, &dealer("abc-motors")).await;
-        let items = page.body["items"].as_array().unwrap().clone();
-        if items.is_empty() {
-            break;
-        }
-        for event in &items {
-            everything.push(event["id"].as_i64().unwrap());
-            after = Some(event["cursor"].as_str().unwrap().to_owned());
-        }
-    }
+    let everything = whole_feed(&app, "abc-motors").await;
     // 16 writers × 6 customers (96 events), a third amended (32) and a third withdrawn (two
     // events each: consent withdrawn, then de-identified; 64).
     assert_eq!(everything.len(), 192, "{everything:?}");
@@ -145,6 +104,38 @@ async fn a_follower_under_sixteen_writers_never_skips_or_repeats_an_event() {
         read, everything,
         "the follower skipped or repeated an event"
     );
+}
+
+/// A dealer system following abc-motors' feed with its cursor, `page` events at a time, until
+/// a pass that began after `done` was set finds nothing new: the ids it read, in order.
+fn follow(
+    app: std::sync::Arc<TestApp>,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    page: usize,
+) -> tokio::task::JoinHandle<Vec<i64>> {
+    tokio::spawn(async move {
+        let mut read: Vec<i64> = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            // Read whether the writers were done before this pass: the last pass then sees
+            // everything they wrote.
+            let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+            let path = match &cursor {
+                Some(after) => format!("/v1/dealers/abc-motors/history?limit={page}&after={after}"),
+                None => format!("/v1/dealers/abc-motors/history?limit={page}"),
+            };
+            let reply = app.get(&path, &dealer("abc-motors")).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            let items = reply.body["items"].as_array().unwrap().clone();
+            for event in &items {
+                read.push(event["id"].as_i64().unwrap());
+                cursor = Some(event["cursor"].as_str().unwrap().to_owned());
+            }
+            if items.is_empty() && finished {
+                return read;
+            }
+        }
+    })
 }
 
 /// Reads the dealer's whole feed through the API, cursor by cursor: the ids in feed order.
@@ -205,30 +196,7 @@ async fn parallel_overlapping_withdrawals_keep_the_guarantee_and_the_feed_whole(
         pairs.push((email, ids));
     }
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let follower = {
-        let (app, done) = (app.clone(), done.clone());
-        tokio::spawn(async move {
-            let mut read: Vec<i64> = Vec::new();
-            let mut cursor: Option<String> = None;
-            loop {
-                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
-                let path = match &cursor {
-                    Some(after) => format!("/v1/dealers/abc-motors/history?limit=7&after={after}"),
-                    None => "/v1/dealers/abc-motors/history?limit=7".to_owned(),
-                };
-                let page = app.get(&path, &dealer("abc-motors")).await;
-                assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-                let items = page.body["items"].as_array().unwrap().clone();
-                for event in &items {
-                    read.push(event["id"].as_i64().unwrap());
-                    cursor = Some(event["cursor"].as_str().unwrap().to_owned());
-                }
-                if items.is_empty() && finished {
-                    return read;
-                }
-            }
-        })
-    };
+    let follower = follow(app.clone(), done.clone(), 7);
     let mut withdrawals = Vec::new();
     for (email, ids) in pairs.iter().cloned() {
         let by_subject = {

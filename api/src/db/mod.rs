@@ -77,10 +77,7 @@ pub fn dealer_transaction<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    write_transaction(conn, |conn| {
-        backend::lock_dealer(conn, dealer, backend::DealerLock::Exclusive)?;
-        f(conn)
-    })
+    locked_dealer_transaction(conn, dealer, backend::DealerLock::Exclusive, f)
 }
 
 /// Like [`dealer_transaction`], but beside other shared holders: for withdrawals, which only
@@ -96,8 +93,20 @@ pub fn dealer_shared_transaction<T, E>(
 where
     E: From<diesel::result::Error>,
 {
+    locked_dealer_transaction(conn, dealer, backend::DealerLock::Shared, f)
+}
+
+fn locked_dealer_transaction<T, E>(
+    conn: &mut DbConnection,
+    dealer: &str,
+    mode: backend::DealerLock,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
     write_transaction(conn, |conn| {
-        backend::lock_dealer(conn, dealer, backend::DealerLock::Shared)?;
+        backend::lock_dealer(conn, dealer, mode)?;
         f(conn)
     })
 }

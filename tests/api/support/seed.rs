@@ -82,13 +82,24 @@ pub fn seed_emails(app: &TestApp, count: usize) {
 
 /// Seeds emails number `from` to `to` (exclusive).
 pub fn seed_emails_from(app: &TestApp, from: usize, to: usize) {
+    seed_padded_emails(app, from, to, "");
+}
+
+/// Seeds emails number `from` to `to` (exclusive), each local part followed by `.{padding}`
+/// when `padding` is not empty (long values: a large export with few rows).
+pub fn seed_padded_emails(app: &TestApp, from: usize, to: usize, padding: &str) {
+    let padding = if padding.is_empty() {
+        String::new()
+    } else {
+        format!(".{padding}")
+    };
     let pool = app.pool();
     let mut conn = pool.get().unwrap();
     for start in (from..to).step_by(1000) {
         let rows: Vec<String> = (start..(start + 1000).min(to))
             .map(|n| {
                 let on = day((n % 30) as u32);
-                format!("('abc-motors', 'person{n:07}@mail.co.za', '{on}', '{on}')")
+                format!("('abc-motors', 'person{n:07}{padding}@mail.co.za', '{on}', '{on}')")
             })
             .collect();
         diesel::sql_query(format!(

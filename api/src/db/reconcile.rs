@@ -42,14 +42,22 @@ pub fn active_entries(
 /// email) and (dealer, mobile) indexes; a record sharing one identifier only is met and left by
 /// the other list's EXISTS. `{join}` is CROSS JOIN on SQLite, whose planner, without
 /// statistics, would otherwise walk every customer: it keeps the entries outside.
+///
+/// The email branch is matched first, in a materialised CTE, and only its matches are checked
+/// against the mobile list: written as one WHERE, PostgreSQL ran the mobile EXISTS for every
+/// customer before the join (1,000,000 index probes, 2.2 s of a start at that size; 0.7 s now).
 const WITHDRAWN_BUT_LIVE: &str = "\
-SELECT c.dealer_id AS dealer_id, c.id AS id FROM blacklist_emails e {join} customers c \
+WITH by_email AS MATERIALIZED (\
+SELECT c.dealer_id AS dealer_id, c.id AS id, c.mobile AS mobile, \
+  c.consent_process AS consent_process, {day} AS created_on \
+FROM blacklist_emails e {join} customers c \
 ON c.dealer_id = e.dealer_id AND c.email = e.value \
 WHERE e.removed_on IS NULL AND c.deidentified_at IS NULL \
-AND NOT (c.consent_process AND {day} > e.added_on) \
-AND (c.mobile IS NULL OR EXISTS (SELECT 1 FROM blacklist_mobiles m \
-  WHERE m.dealer_id = c.dealer_id AND m.value = c.mobile AND m.removed_on IS NULL \
-  AND NOT (c.consent_process AND {day} > m.added_on))) \
+AND NOT (c.consent_process AND {day} > e.added_on)) \
+SELECT b.dealer_id AS dealer_id, b.id AS id FROM by_email b \
+WHERE b.mobile IS NULL OR EXISTS (SELECT 1 FROM blacklist_mobiles m \
+  WHERE m.dealer_id = b.dealer_id AND m.value = b.mobile AND m.removed_on IS NULL \
+  AND NOT (b.consent_process AND b.created_on > m.added_on)) \
 UNION ALL \
 SELECT c.dealer_id AS dealer_id, c.id AS id FROM blacklist_mobiles m {join} customers c \
 ON c.dealer_id = m.dealer_id AND c.mobile = m.value \
@@ -75,7 +83,14 @@ pub fn withdrawn_but_live(conn: &mut DbConnection) -> QueryResult<Vec<(String, i
     let sql = WITHDRAWN_BUT_LIVE
         .replace("{day}", day)
         .replace("{join}", join);
-    let rows: Vec<Found> = diesel::sql_query(sql).load(conn)?;
+    // Run once at start: PostgreSQL's JIT would spend longer compiling it (0.5 s at 1,000,000
+    // customers) than running it.
+    let rows: Vec<Found> = conn.transaction(|conn| {
+        if let DbConnection::Pg(pg) = conn {
+            diesel::connection::SimpleConnection::batch_execute(pg, "SET LOCAL jit = off")?;
+        }
+        diesel::sql_query(sql).load(conn)
+    })?;
     Ok(rows.into_iter().map(|r| (r.dealer_id, r.id)).collect())
 }
 

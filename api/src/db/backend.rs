@@ -2,6 +2,7 @@
 //! written once against [`DbConnection`].
 
 pub mod copy_csv;
+pub mod outbox_writes;
 pub mod prepared;
 pub mod search;
 
@@ -252,6 +253,22 @@ where
             Manager::rollback_transaction(conn)?;
             Err(error)
         }
+    }
+}
+
+/// Runs `f`, a write that must be all or nothing and that is one statement on PostgreSQL (its
+/// own transaction there, without the BEGIN and COMMIT round trips) and may be several on
+/// SQLite, where it runs in a [`write_transaction`].
+pub fn write_atomically<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Pg(_) => f(conn),
+        DbConnection::Sqlite(_) => write_transaction(conn, f),
     }
 }
 

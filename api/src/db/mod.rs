@@ -22,7 +22,7 @@ pub mod webhooks;
 
 use std::time::{Duration, Instant};
 
-pub use backend::{write_transaction, Backend, DbConnection};
+pub use backend::{write_atomically, write_transaction, Backend, DbConnection};
 
 pub type Pool = r2d2::Pool<backend::ConnectionManager>;
 

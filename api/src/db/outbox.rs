@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::outbox_contents as contents;
+use super::follow_ups::NewFollowUpRow;
 use super::schema::outbox_messages as outbox;
 use super::{DbConnection, Page};
 
@@ -66,12 +67,17 @@ pub struct NewMessageRow {
     pub created_at: NaiveDateTime,
 }
 
-/// Inserts a message and its content; `content.message_id` is set here.
+/// Inserts a message, its content and, if given, its follow-up; `content.message_id` and the
+/// follow-up's are set here. One statement on PostgreSQL.
 pub fn insert(
     conn: &mut DbConnection,
     row: &NewMessageRow,
     mut content: ContentRow,
+    follow_up: Option<NewFollowUpRow<'_>>,
 ) -> QueryResult<i64> {
+    if let DbConnection::Pg(pg) = conn {
+        return super::backend::outbox_writes::insert_message(pg, row, &content, follow_up.as_ref());
+    }
     let id = diesel::insert_into(outbox::table)
         .values(row)
         .returning(outbox::id)
@@ -80,6 +86,9 @@ pub fn insert(
     diesel::insert_into(contents::table)
         .values(&content)
         .execute(conn)?;
+    if let Some(follow_up) = follow_up {
+        super::follow_ups::open(conn, &NewFollowUpRow { message_id: id, ..follow_up })?;
+    }
     Ok(id)
 }
 
@@ -92,26 +101,34 @@ pub fn load(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Message>> {
         .load(conn)
 }
 
-/// The outcome of one delivery attempt, recorded only while this worker still holds the claim.
+/// The outcome of one delivery attempt, recorded only while this worker still holds the claim;
+/// with `forget`, the message's content goes with it (see [`purge`]). Returns how many messages
+/// it recorded (0: the claim was lost). All or nothing: run it in `db::write_atomically`, as it
+/// is one statement on PostgreSQL and several on SQLite.
 pub fn record_sent(
     conn: &mut DbConnection,
     id: i64,
     worker: &str,
     at: NaiveDateTime,
+    forget: bool,
 ) -> QueryResult<usize> {
-    super::backend::prepared::run::<_, i64>(
-        conn,
-        diesel::update(claimed_by(id, worker))
-            .set((
-                outbox::status.eq(SENT),
-                outbox::attempts.eq(outbox::attempts + 1),
-                outbox::sent_at.eq(Some(at)),
-                outbox::last_error.eq(None::<String>),
-                outbox::claimed_by.eq(None::<String>),
-                outbox::claimed_until.eq(None::<NaiveDateTime>),
-            ))
-            .returning(outbox::id),
-    )
+    if let DbConnection::Pg(pg) = conn {
+        return super::backend::outbox_writes::record_sent(pg, id, worker, at, forget);
+    }
+    let recorded = diesel::update(claimed_by(id, worker))
+        .set((
+            outbox::status.eq(SENT),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::sent_at.eq(Some(at)),
+            outbox::last_error.eq(None::<String>),
+            outbox::claimed_by.eq(None::<String>),
+            outbox::claimed_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    if forget && recorded > 0 {
+        purge(conn, &[id], at)?;
+    }
+    Ok(recorded)
 }
 
 /// A failed attempt: retried at `retry_at`, or `failed` for good when `retry_at` is None (then

@@ -4,7 +4,7 @@
 use askama::Template;
 use diesel::QueryResult;
 
-use super::outbox::{enqueue, Channel, MessageKind, NewMessage};
+use super::outbox::{enqueue, enqueue_with_follow_up, Channel, MessageKind, NewMessage};
 use super::templates::*;
 use super::Branding;
 use crate::db::dealers::DealerRow;
@@ -129,38 +129,33 @@ fn to_key_contacts(
         text,
         html: Some(html),
     };
-    let id = enqueue(conn, branding, message)?;
     let names = contacts.into_iter().map(|(name, _)| name).collect();
-    open_follow_up(conn, branding, dealer, kind, id, about, names)?;
-    Ok(id)
+    let follow_up = follow_up(branding, dealer, kind, about, names);
+    enqueue_with_follow_up(conn, branding, message, follow_up)
 }
 
-/// Opens the follow-up of the email `message_id`, due after the configured number of days.
-fn open_follow_up(
-    conn: &mut DbConnection,
+/// The follow-up of an email of `kind`, due after the configured number of days.
+fn follow_up<'a>(
     branding: &Branding,
-    dealer: &DealerRow,
+    dealer: &'a DealerRow,
     kind: MessageKind,
-    message_id: i64,
     about: About,
     assignees: Vec<String>,
-) -> QueryResult<i64> {
+) -> follow_ups::NewFollowUpRow<'a> {
     let now = db::now();
-    follow_ups::open(
-        conn,
-        &follow_ups::NewFollowUpRow {
-            dealer_id: &dealer.id,
-            kind: kind.as_str(),
-            customer_id: about.customer_id,
-            lead_ids: (!about.lead_ids.is_empty()).then(|| to_json(&about.lead_ids)),
-            assignees: to_json(&assignees),
-            message_id,
-            identifier: about.identifier,
-            created_at: now,
-            due_at: now + branding.follow_up_due,
-            status: follow_ups::OPEN,
-        },
-    )
+    follow_ups::NewFollowUpRow {
+        dealer_id: &dealer.id,
+        kind: kind.as_str(),
+        customer_id: about.customer_id,
+        lead_ids: (!about.lead_ids.is_empty()).then(|| to_json(&about.lead_ids)),
+        assignees: to_json(&assignees),
+        // Set when the message is queued.
+        message_id: 0,
+        identifier: about.identifier,
+        created_at: now,
+        due_at: now + branding.follow_up_due,
+        status: follow_ups::OPEN,
+    }
 }
 
 /// "POPIA /pi Lookup NOT FOUND", to the dealer's key contacts.
@@ -285,16 +280,14 @@ pub fn deidentify_alert(
         text: render(DeidentifyAlertText { branding, facts })?,
         html: Some(render(DeidentifyAlertHtml { branding, facts })?),
     };
-    let id = enqueue(conn, branding, message)?;
     let about = About {
         customer_id: Some(facts.customer_id),
         lead_ids: facts.lead_ids.clone(),
         identifier: None,
     };
     let assignees = vec![facts.recipient_name.clone()];
-    let kind = MessageKind::DeidentifyAlert;
-    open_follow_up(conn, branding, dealer, kind, id, about, assignees)?;
-    Ok(id)
+    let follow_up = follow_up(branding, dealer, MessageKind::DeidentifyAlert, about, assignees);
+    enqueue_with_follow_up(conn, branding, message, follow_up)
 }
 
 /// "POPIA follow-up due | {kind} | {id}", to the key contacts: seven days before a follow-up

@@ -4,6 +4,7 @@
 use rand::Rng;
 
 use super::Branding;
+use crate::db::follow_ups::NewFollowUpRow;
 use crate::db::outbox::{self as table, ContentRow, NewMessageRow, PENDING};
 use crate::db::{self, DbConnection};
 
@@ -68,6 +69,26 @@ pub fn enqueue(
     branding: &Branding,
     message: NewMessage,
 ) -> diesel::QueryResult<i64> {
+    queue(conn, branding, message, None)
+}
+
+/// Queues a message and the follow-up that asks its recipients to act (its `message_id` is set
+/// here), in the caller's transaction; returns the message's id.
+pub fn enqueue_with_follow_up(
+    conn: &mut DbConnection,
+    branding: &Branding,
+    message: NewMessage,
+    follow_up: NewFollowUpRow<'_>,
+) -> diesel::QueryResult<i64> {
+    queue(conn, branding, message, Some(follow_up))
+}
+
+fn queue(
+    conn: &mut DbConnection,
+    branding: &Branding,
+    message: NewMessage,
+    follow_up: Option<NewFollowUpRow<'_>>,
+) -> diesel::QueryResult<i64> {
     let now = db::now();
     let message_id = format!(
         "<{:032x}@{}>",
@@ -94,5 +115,6 @@ pub fn enqueue(
             body_text: message.text,
             body_html: message.html,
         },
+        follow_up,
     )
 }

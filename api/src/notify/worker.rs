@@ -161,13 +161,19 @@ impl Worker {
         let (messages, endpoints) = self
             .blocking(move |conn| {
                 let now = db::now();
-                let ids = db::write_transaction(conn, |conn| {
+                let ids = db::write_atomically(conn, |conn| {
                     backend::claim_due_messages(conn, &worker, now, now + lease, limit)
                 })?;
+                if ids.is_empty() {
+                    return Ok((Vec::new(), Vec::new()));
+                }
                 let messages = table::load(conn, &ids)?;
                 // Webhook deliveries go where their endpoint says now, signed with its secrets.
                 let webhook_ids: Vec<i64> =
                     messages.iter().filter_map(|m| m.0.webhook_id).collect();
+                if webhook_ids.is_empty() {
+                    return Ok((messages, Vec::new()));
+                }
                 Ok((messages, endpoints::by_ids(conn, &webhook_ids)?))
             })
             .await?;
@@ -232,14 +238,20 @@ impl Worker {
                 self.metrics.latency.observe(latency.as_secs_f64());
                 let purge_all = self.retention.is_zero();
                 self.blocking(move |conn| {
-                    let recorded = table::record_sent(conn, id, &worker, now)?;
-                    if is_webhook && recorded > 0 {
-                        endpoints::record_status(conn, id, status_code)?;
+                    if is_webhook {
+                        db::write_transaction(conn, |conn| {
+                            if table::record_sent(conn, id, &worker, now, false)? > 0 {
+                                endpoints::record_status(conn, id, status_code)?;
+                            }
+                            Ok::<_, diesel::result::Error>(())
+                        })?;
+                    } else {
+                        db::write_atomically(conn, |conn| {
+                            table::record_sent(conn, id, &worker, now, forget_when_done)
+                        })?;
                     }
                     if purge_all {
                         table::purge_finished(conn, now, now)?;
-                    } else if forget_when_done && recorded > 0 {
-                        table::purge(conn, &[id], now)?;
                     }
                     Ok(())
                 })

@@ -66,5 +66,13 @@ pub fn run_pg<'q, Q, U>(pg: &mut PgConnection, query: Q) -> QueryResult<usize>
 where
     Prepared<Q>: diesel::query_dsl::LoadQuery<'q, PgConnection, U>,
 {
-    Ok(Prepared(query).load::<U>(pg)?.len())
+    Ok(load_pg::<Q, U>(pg, query)?.len())
+}
+
+/// The rows of `query` on PostgreSQL, kept prepared.
+pub fn load_pg<'q, Q, U>(pg: &mut PgConnection, query: Q) -> QueryResult<Vec<U>>
+where
+    Prepared<Q>: diesel::query_dsl::LoadQuery<'q, PgConnection, U>,
+{
+    Prepared(query).load::<U>(pg)
 }

@@ -5,6 +5,7 @@ pub mod copy_csv;
 pub mod outbox_writes;
 pub mod prepared;
 pub mod search;
+pub mod withdrawal_steps;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -304,23 +305,6 @@ fn lock_dealer_pg(pg: &mut PgConnection, dealer_id: &str, mode: DealerLock) -> Q
         ))
         .bind::<Text, _>(dealer_id),
     )?;
-    Ok(())
-}
-
-/// Locks the customer rows `ids` until the transaction ends, in id order (two withdrawals of
-/// overlapping records wait for each other instead of deadlocking). PostgreSQL; SQLite has one
-/// writer.
-pub fn lock_customers(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<()> {
-    use diesel::sql_types::{Array, BigInt};
-    if let (DbConnection::Pg(pg), false) = (conn, ids.is_empty()) {
-        prepared::run_pg::<_, prepared::Done>(
-            pg,
-            diesel::sql_query(
-                "SELECT 1 AS n FROM customers WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-            )
-            .bind::<Array<BigInt>, _>(ids),
-        )?;
-    }
     Ok(())
 }
 

@@ -232,3 +232,26 @@ impl List {
         }
     }
 }
+
+/// Puts a withdrawn record's email and mobile (either may be absent) on their two lists: one
+/// statement on PostgreSQL, each list's `add` on SQLite.
+pub fn add_to_both(
+    conn: &mut crate::db::DbConnection,
+    dealer: &str,
+    email: Option<&str>,
+    mobile: Option<&str>,
+    day: NaiveDate,
+) -> diesel::QueryResult<()> {
+    if let crate::db::DbConnection::Pg(pg) = conn {
+        return crate::db::backend::withdrawal_steps::blacklist_both(
+            pg, dealer, email, mobile, day,
+        );
+    }
+    if let Some(email) = email {
+        emails::add(conn, dealer, email, day)?;
+    }
+    if let Some(mobile) = mobile {
+        mobiles::add(conn, dealer, mobile, day)?;
+    }
+    Ok(())
+}

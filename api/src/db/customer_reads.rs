@@ -81,7 +81,10 @@ pub fn page(
 
 /// A withdrawal: the record's reads become a count (who read a withdrawn person's record, and
 /// when, is more than the dealer needs to keep).
-pub fn keep_count_only(conn: &mut DbConnection, customer_id: i64) -> QueryResult<i64> {
+pub fn keep_count_only(conn: &mut DbConnection, customer_id: i64) -> QueryResult<()> {
+    if let DbConnection::Pg(pg) = conn {
+        return super::backend::withdrawal_steps::keep_read_count_only(pg, customer_id);
+    }
     let count: i64 = reads::table
         .filter(reads::customer_id.eq(customer_id))
         .count()
@@ -90,7 +93,7 @@ pub fn keep_count_only(conn: &mut DbConnection, customer_id: i64) -> QueryResult
     diesel::insert_into(counts::table)
         .values((counts::customer_id.eq(customer_id), counts::reads.eq(count)))
         .execute(conn)?;
-    Ok(count)
+    Ok(())
 }
 
 /// How many reads a withdrawn record had when it was withdrawn.

@@ -63,6 +63,21 @@ pub fn find(conn: &mut DbConnection, dealer: &str, id: i64) -> QueryResult<Optio
         .optional()
 }
 
+/// The dealer's records `ids` as they are now, locked until the transaction ends: on PostgreSQL
+/// `FOR UPDATE` in id order (two withdrawals of overlapping records wait for each other instead
+/// of deadlocking), and the rows read are the latest committed; SQLite has one writer and only
+/// reads them.
+pub fn lock(conn: &mut DbConnection, dealer: &str, ids: &[i64]) -> QueryResult<Vec<CustomerRow>> {
+    let rows = customers::table
+        .filter(customers::dealer_id.eq(dealer))
+        .filter(customers::id.eq_any(ids))
+        .order(customers::id.asc());
+    match conn {
+        DbConnection::Pg(pg) => rows.select(CustomerRow::as_select()).for_update().load(pg),
+        DbConnection::Sqlite(sqlite) => rows.select(CustomerRow::as_select()).load(sqlite),
+    }
+}
+
 /// A keyset page of the dealer's customers in id order, after `after`.
 pub fn list(
     conn: &mut DbConnection,

@@ -77,16 +77,37 @@ pub fn update(conn: &mut DbConnection, id: i64, changes: &LeadChanges) -> QueryR
         .get_result(conn)
 }
 
-/// A de-identified customer's leads, in one statement: active ones become lost (at `at`), and
-/// every free-text field (what the customer wrote, where the lead came from, the vehicle, which
-/// may hold a registration number) is cleared from all of them. The caller holds the record's
-/// lock, and every action that adds or reopens a lead waits for it.
+/// A lead as a withdrawal closed it: its status before, and who was working it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ClosedLead {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub status_before: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub recipient_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub recipient_email: String,
+}
+
+/// A de-identified customer's leads: active ones become lost (at `at`), and every free-text
+/// field (what the customer wrote, where the lead came from, the vehicle, which may hold a
+/// registration number) is cleared from all of them; returns them in id order as they were
+/// before. One statement on PostgreSQL. The caller holds the record's lock, and every action
+/// that adds or reopens a lead waits for it.
 pub fn lose_and_clear(
     conn: &mut DbConnection,
     customer_id: i64,
     at: NaiveDateTime,
-) -> QueryResult<()> {
+) -> QueryResult<Vec<ClosedLead>> {
     use diesel::dsl::case_when;
+    if let DbConnection::Pg(pg) = conn {
+        let mut closed =
+            super::backend::withdrawal_steps::lose_and_clear_leads(pg, customer_id, at)?;
+        closed.sort_by_key(|lead| lead.id);
+        return Ok(closed);
+    }
+    let before = for_customer(conn, customer_id)?;
     let active = leads::status.eq("active");
     let update = diesel::update(leads::table.filter(leads::customer_id.eq(customer_id))).set((
         leads::status.eq(
@@ -102,6 +123,14 @@ pub fn lose_and_clear(
         leads::source.eq(None::<String>),
         leads::vehicle.eq(None::<String>),
     ));
-    super::backend::prepared::run::<_, i64>(conn, update.returning(leads::id))?;
-    Ok(())
+    update.execute(conn)?;
+    Ok(before
+        .into_iter()
+        .map(|lead| ClosedLead {
+            id: lead.id,
+            status_before: lead.status,
+            recipient_name: lead.recipient_name,
+            recipient_email: lead.recipient_email,
+        })
+        .collect())
 }

@@ -82,7 +82,7 @@ where
 
 /// Like [`dealer_transaction`], but beside other shared holders: for withdrawals, which only
 /// take away (de-identify, close, redact, blacklist) and lock the customer rows they change
-/// ([`backend::lock_customers`]), so one dealer's withdrawals run in parallel while every other
+/// ([`customers::lock`]), so one dealer's withdrawals run in parallel while every other
 /// action still runs alone. The change feed stays gap-free for followers without the
 /// serialisation ([`events::FeedPosition`]).
 pub fn dealer_shared_transaction<T, E>(

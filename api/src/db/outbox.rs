@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::outbox_contents as contents;
 use super::follow_ups::NewFollowUpRow;
+use super::schema::outbox_contents as contents;
 use super::schema::outbox_messages as outbox;
 use super::{DbConnection, Page};
 
@@ -76,7 +76,12 @@ pub fn insert(
     follow_up: Option<NewFollowUpRow<'_>>,
 ) -> QueryResult<i64> {
     if let DbConnection::Pg(pg) = conn {
-        return super::backend::outbox_writes::insert_message(pg, row, &content, follow_up.as_ref());
+        return super::backend::outbox_writes::insert_message(
+            pg,
+            row,
+            &content,
+            follow_up.as_ref(),
+        );
     }
     let id = diesel::insert_into(outbox::table)
         .values(row)
@@ -87,7 +92,13 @@ pub fn insert(
         .values(&content)
         .execute(conn)?;
     if let Some(follow_up) = follow_up {
-        super::follow_ups::open(conn, &NewFollowUpRow { message_id: id, ..follow_up })?;
+        super::follow_ups::open(
+            conn,
+            &NewFollowUpRow {
+                message_id: id,
+                ..follow_up
+            },
+        )?;
     }
     Ok(id)
 }

@@ -121,6 +121,27 @@ pub fn delete_for(
     .get_results(conn)
 }
 
+/// [`delete_for`], and the dealer's NOT FOUND alerts of `identifier_keys` with them (one
+/// statement on PostgreSQL).
+pub fn delete_for_with_alerts(
+    conn: &mut DbConnection,
+    dealer: &str,
+    identifier_keys: &[String],
+    customer_ids: &[i64],
+) -> QueryResult<Vec<String>> {
+    if let DbConnection::Pg(pg) = conn {
+        return super::backend::withdrawal_steps::forget_verifications_and_alerts(
+            pg,
+            dealer,
+            identifier_keys,
+            customer_ids,
+        );
+    }
+    let ids = delete_for(conn, dealer, identifier_keys, customer_ids)?;
+    super::lookup_alerts::delete_for_identifiers(conn, dealer, identifier_keys)?;
+    Ok(ids)
+}
+
 pub fn delete(conn: &mut DbConnection, ids: &[String]) -> QueryResult<usize> {
     diesel::delete(verifications::table.filter(verifications::id.eq_any(ids))).execute(conn)
 }

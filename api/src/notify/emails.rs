@@ -286,7 +286,13 @@ pub fn deidentify_alert(
         identifier: None,
     };
     let assignees = vec![facts.recipient_name.clone()];
-    let follow_up = follow_up(branding, dealer, MessageKind::DeidentifyAlert, about, assignees);
+    let follow_up = follow_up(
+        branding,
+        dealer,
+        MessageKind::DeidentifyAlert,
+        about,
+        assignees,
+    );
     enqueue_with_follow_up(conn, branding, message, follow_up)
 }
 

@@ -16,10 +16,10 @@ use crate::db::customers::{self, CustomerRow};
 use crate::db::dealers::DealerRow;
 use crate::db::events::StoredChanges;
 use crate::db::idempotency::reference;
-use crate::db::leads::LeadRow;
+use crate::db::leads::ClosedLead;
 use crate::db::{
-    self, backend, blacklists, customer_reads, events, follow_ups, idempotency, leads,
-    lookup_alerts, outbox, verifications, DbConnection,
+    self, blacklists, customer_reads, events, follow_ups, idempotency, leads, outbox,
+    verifications, DbConnection,
 };
 use crate::domain::events::{Actor, EventKind, FieldChange, NewEvent, Origin};
 use crate::domain::{DealerId, Email, Identifier, Mobile};
@@ -81,8 +81,8 @@ pub fn withdraw(
         let dealer_row = super::dealers::get(conn, dealer)?;
         let records = match &scope {
             Scope::Customer(id) => {
-                backend::lock_customers(conn, &[*id])?;
-                let customer = customers::find(conn, dealer.as_str(), *id)?
+                let customer = customers::lock(conn, dealer.as_str(), &[*id])?
+                    .pop()
                     .ok_or_else(|| ApiError::not_found("customer"))?;
                 if customer.deidentified_at.is_some() {
                     // Already withdrawn: harmless, nothing new happens.
@@ -102,9 +102,11 @@ pub fn withdraw(
                 if matched.is_empty() {
                     matched
                 } else {
+                    // As they are once locked: still theirs, and not withdrawn meanwhile.
                     let ids: Vec<i64> = matched.iter().map(|c| c.id).collect();
-                    backend::lock_customers(conn, &ids)?;
-                    customers::matching_identifier(conn, dealer.as_str(), &subject.identifier)?
+                    let mut locked = customers::lock(conn, dealer.as_str(), &ids)?;
+                    locked.retain(|c| c.deidentified_at.is_none() && holds(c, &subject.identifier));
+                    locked
                 }
             }
         };
@@ -176,6 +178,15 @@ fn identifiers_over_time(customer: &CustomerRow, history: &StoredChanges) -> Vec
     identifiers
 }
 
+/// Whether the record is held under the identifier (as `customers::matching_identifier` asks).
+fn holds(customer: &CustomerRow, identifier: &Identifier) -> bool {
+    let value = Some(identifier.as_str());
+    match identifier {
+        Identifier::Email(_) => customer.email.as_deref() == value,
+        Identifier::Mobile(_) => customer.mobile.as_deref() == value,
+    }
+}
+
 /// What each step of one record's withdrawal needs besides the connection: the same for every
 /// record of one withdrawal.
 struct Context<'a> {
@@ -207,7 +218,7 @@ fn withdraw_one(
 
 /// The record's leads as they were, and the ids of those the withdrawal lost.
 struct ClosedLeads {
-    before: Vec<LeadRow>,
+    before: Vec<ClosedLead>,
     lost: Vec<i64>,
 }
 
@@ -217,13 +228,12 @@ fn close_leads(
     cx: &Context<'_>,
     customer: &CustomerRow,
 ) -> Result<ClosedLeads, ApiError> {
-    let before = leads::for_customer(conn, customer.id)?;
+    let before = leads::lose_and_clear(conn, customer.id, cx.now)?;
     let lost: Vec<i64> = before
         .iter()
-        .filter(|lead| lead.status == "active")
+        .filter(|lead| lead.status_before == "active")
         .map(|lead| lead.id)
         .collect();
-    leads::lose_and_clear(conn, customer.id, cx.now)?;
     Ok(ClosedLeads { before, lost })
 }
 
@@ -233,13 +243,13 @@ fn blacklist_identifiers(
     cx: &Context<'_>,
     customer: &CustomerRow,
 ) -> Result<(), ApiError> {
-    let dealer_id = cx.dealer.id.as_str();
-    if let Some(email) = &customer.email {
-        blacklists::emails::add(conn, dealer_id, email, cx.now.date())?;
-    }
-    if let Some(mobile) = &customer.mobile {
-        blacklists::mobiles::add(conn, dealer_id, mobile, cx.now.date())?;
-    }
+    blacklists::add_to_both(
+        conn,
+        cx.dealer.id.as_str(),
+        customer.email.as_deref(),
+        customer.mobile.as_deref(),
+        cx.now.date(),
+    )?;
     Ok(())
 }
 
@@ -276,8 +286,8 @@ fn forget_verifications(
         .iter()
         .map(|i| cx.hasher.identifier(i))
         .collect();
-    let verification_ids = verifications::delete_for(conn, dealer_id, &keys, &[customer.id])?;
-    lookup_alerts::delete_for_identifiers(conn, dealer_id, &keys)?;
+    let verification_ids =
+        verifications::delete_for_with_alerts(conn, dealer_id, &keys, &[customer.id])?;
     let references: Vec<String> = verification_ids
         .iter()
         .map(|id| reference("verification", id))

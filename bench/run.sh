@@ -119,9 +119,9 @@ seed() { # backend url from to
 pending_emails() { # url -> messages queued and not yet delivered
   local sql="SELECT count(*) FROM outbox_messages WHERE status = 'pending'"
   case "$1" in
-    sqlite://*) sqlite3 "${1#sqlite://}" "$sql" ;;
+    sqlite://*) sqlite3 -cmd ".timeout 5000" "${1#sqlite://}" "$sql" ;;
     *) psql "$1" -Atc "$sql" ;;
-  esac
+  esac || echo "?"
 }
 
 drain_seconds() { # url -> seconds until the outbox is empty (at most 300), after a load

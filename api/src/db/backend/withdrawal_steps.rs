@@ -44,22 +44,20 @@ pub fn blacklist_both(
     mobile: Option<&str>,
     day: NaiveDate,
 ) -> QueryResult<()> {
-    const UPSERT: &str = "(dealer_id, value, added_on, changed_on) SELECT $1, {value}, $4, $4 \
-        WHERE {value} IS NOT NULL ON CONFLICT (dealer_id, value) DO UPDATE SET \
-        added_on = excluded.added_on, removed_on = NULL, changed_on = excluded.changed_on \
-        WHERE {table}.removed_on IS NOT NULL";
-    let upsert = |table: &str, value: &str| {
-        let into = UPSERT.replace("{value}", value).replace("{table}", table);
-        format!("INSERT INTO {table} {into}")
-    };
-    let sql = format!(
-        "WITH email AS ({} RETURNING 1) {} RETURNING 1 AS n",
-        upsert("blacklist_emails", "$2"),
-        upsert("blacklist_mobiles", "$3")
-    );
+    // Written out, not templated: the text is built on every withdrawal otherwise.
+    const SQL: &str = "WITH email AS (INSERT INTO blacklist_emails \
+        (dealer_id, value, added_on, changed_on) SELECT $1, $2, $4, $4 WHERE $2 IS NOT NULL \
+        ON CONFLICT (dealer_id, value) DO UPDATE SET added_on = excluded.added_on, \
+        removed_on = NULL, changed_on = excluded.changed_on \
+        WHERE blacklist_emails.removed_on IS NOT NULL RETURNING 1) \
+        INSERT INTO blacklist_mobiles (dealer_id, value, added_on, changed_on) \
+        SELECT $1, $3, $4, $4 WHERE $3 IS NOT NULL \
+        ON CONFLICT (dealer_id, value) DO UPDATE SET added_on = excluded.added_on, \
+        removed_on = NULL, changed_on = excluded.changed_on \
+        WHERE blacklist_mobiles.removed_on IS NOT NULL RETURNING 1 AS n";
     prepared::run_pg::<_, prepared::Done>(
         pg,
-        diesel::sql_query(sql)
+        diesel::sql_query(SQL)
             .bind::<Text, _>(dealer)
             .bind::<Nullable<Text>, _>(email)
             .bind::<Nullable<Text>, _>(mobile)
